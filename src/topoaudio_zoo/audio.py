@@ -75,7 +75,7 @@ def load_audio(path: str | os.PathLike, sr: int | None = None) -> tuple[torch.Te
 
 
 def to_mono(waveform: torch.Tensor) -> torch.Tensor:
-    """Average channels: ``(channels, time)`` → ``(time,)``; a ``(time,)`` input is returned as is."""
+    """Average channels: ``(channels, time)`` → ``(time,)``; ``(time,)`` is returned as is."""
     if waveform.ndim == 1:
         return waveform
     if waveform.ndim != 2:

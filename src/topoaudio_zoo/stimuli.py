@@ -17,7 +17,7 @@ __all__ = ["am_noise", "am_tone", "demo_sound", "harmonic_complex", "log_spaced"
 
 
 def _ramped(signal: np.ndarray, sr: int, ramp: float, rms: float | None) -> torch.Tensor:
-    n_ramp = min(int(round(ramp * sr)), signal.size // 2)
+    n_ramp = min(round(ramp * sr), signal.size // 2)
     if n_ramp > 0:
         window = 0.5 - 0.5 * np.cos(np.linspace(0.0, math.pi, n_ramp))
         signal[:n_ramp] *= window
@@ -29,7 +29,7 @@ def _ramped(signal: np.ndarray, sr: int, ramp: float, rms: float | None) -> torc
 def _times(duration: float, sr: int) -> np.ndarray:
     if duration <= 0 or sr <= 0:
         raise ValueError(f"duration and sr must be positive (got {duration} s, {sr} Hz)")
-    return np.arange(int(round(duration * sr))) / sr
+    return np.arange(round(duration * sr)) / sr
 
 
 def log_spaced(low: float, high: float, count: int) -> np.ndarray:
@@ -102,6 +102,6 @@ def demo_sound(sr: int = 20000, duration: float = 2.0) -> torch.Tensor:
     parts = [harmonic_complex(f0, duration=0.3, sr=sr) for f0 in (220.0, 277.2, 329.6, 440.0)]
     parts.append(am_noise(8.0, duration=0.8, sr=sr, seed=1))
     sound = torch.cat(parts)
-    length = int(round(duration * sr))
+    length = round(duration * sr)
     sound = torch.nn.functional.pad(sound, (0, max(0, length - sound.numel())))[:length]
     return normalize_rms(sound)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"--duration: expected a positive number of seconds, got {args.duration}"
             )
-        length = int(round(args.duration * sr))
+        length = round(args.duration * sr)
     else:
         length = waveform.numel()
     length = max(length, config.window_size)
