@@ -9,6 +9,7 @@ tensors of shape ``(time,)`` unless stated otherwise; rates are in Hz.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,10 @@ import torch
 import torchaudio.functional as taf
 
 DEFAULT_RMS = 0.1
+# libsndfile's log line for a WAV/AIFF whose audio chunk is shorter than its header says.
+_TRUNCATED_CHUNK = re.compile(
+    r"^(?:data|SSND)\s*:\s*(?P<announced>\d+)\s*\(should be (?P<present>\d+)\)", re.MULTILINE
+)
 
 __all__ = [
     "DEFAULT_RMS",
@@ -57,11 +62,12 @@ def load_audio(path: str | os.PathLike, sr: int | None = None) -> tuple[torch.Te
         info = sf.info(str(path))
         data, file_sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError) as err:
-        raise AudioError(f"{path}: unreadable audio file ({err})") from err
-    if info.frames > 0 and data.shape[0] < info.frames:
+        raise AudioError(f"{path}: unreadable or truncated audio file ({err})") from err
+    announced = _TRUNCATED_CHUNK.search(info.extra_info or "")
+    if announced:
         raise AudioError(
-            f"{path}: truncated audio file (header announces {info.frames} frames, "
-            f"{data.shape[0]} could be read)"
+            f"{path}: truncated audio file (the header announces {announced['announced']} bytes "
+            f"of audio, the file holds {announced['present']})"
         )
     if data.shape[0] == 0:
         raise AudioError(f"{path}: the file holds no audio samples")

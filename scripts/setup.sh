@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up a fresh machine (Debian/Ubuntu, Python >= 3.10): a virtual environment in .venv with
+# topoaudio-zoo installed. With --dev, also the test dependencies and the Debian packages the
+# offline corpora are rendered with (espeak-ng, fluidsynth, fluid-soundfont-gm, sox).
+# Idempotent: a second run only checks what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+for arg in "$@"; do
+  case "$arg" in
+    --dev) dev=1 ;;
+    *) echo "usage: scripts/setup.sh [--dev]" >&2; exit 2 ;;
+  esac
+done
+
+if [ "$dev" = 1 ]; then
+  missing=()
+  for pkg in espeak-ng fluidsynth fluid-soundfont-gm sox; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    echo "installing Debian packages: ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$python" -m venv .venv
+fi
+extra=""
+if [ "$dev" = 1 ]; then extra="[dev]"; fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".${extra}"
+.venv/bin/python -c "import torch, torchaudio; print(f'torch {torch.__version__}, torchaudio {torchaudio.__version__}: ok')"
