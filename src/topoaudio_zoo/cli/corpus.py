@@ -1,0 +1,119 @@
+"""``topoaudio-zoo make-corpus {speech-commands,nsynth} OUT``: render an offline corpus in the
+on-disk layout of a real dataset (see ``docs/corpora.md``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "make-corpus",
+        help="render an offline corpus in a real dataset's layout (Speech Commands, NSynth)",
+        description=(
+            "Render a synthetic corpus in exactly the on-disk layout of a real dataset, from "
+            "Debian packages: Speech Commands v0.02 spoken by espeak-ng, or NSynth (jsonwav) "
+            "played by fluidsynth with the FluidR3_GM SoundFont."
+        ),
+    )
+    kinds = parser.add_subparsers(dest="corpus", metavar="CORPUS", required=True)
+
+    speech = kinds.add_parser(
+        "speech-commands",
+        help="Speech Commands v0.02 layout, spoken by espeak-ng",
+        description=(
+            "Speak the Speech Commands words with many espeak-ng speakers (accent × variant × "
+            "rate × pitch): OUT/<word>/<speaker>_nohash_<n>.wav (16 kHz, 1 s), "
+            "validation_list.txt, testing_list.txt, _background_noise_/."
+        ),
+    )
+    speech.add_argument("out", type=Path, help="corpus root (absent or empty)")
+    speech.add_argument("--voices", type=int, default=None, help="speakers (default 600)")
+    speech.add_argument(
+        "--words", nargs="+", default=None, help="words to say (default: the 35 of v0.02)"
+    )
+    speech.add_argument(
+        "--takes", type=int, default=None, help="clips per speaker and word (default 1)"
+    )
+    _common(speech, "a tiny corpus for tests: 6 words × 24 speakers × 2 takes")
+    speech.set_defaults(func=run_speech_commands)
+
+    nsynth = kinds.add_parser(
+        "nsynth",
+        help="NSynth jsonwav layout, played by fluidsynth (FluidR3_GM)",
+        description=(
+            "Play 4 s notes of the SoundFont's melodic presets, mapped to the 11 NSynth "
+            "families: OUT/nsynth-{train,valid,test}/examples.json and audio/<note_str>.wav "
+            "(16 kHz), instruments disjoint across splits."
+        ),
+    )
+    nsynth.add_argument("out", type=Path, help="corpus root (absent or empty)")
+    nsynth.add_argument(
+        "--per-family", type=int, default=None, help="notes per family (default 1100)"
+    )
+    nsynth.add_argument(
+        "--soundfont",
+        type=Path,
+        default=None,
+        help="SoundFont 2 file (default /usr/share/sounds/sf2/FluidR3_GM.sf2)",
+    )
+    _common(nsynth, "a tiny corpus for tests: 3 instruments and 6 notes per family")
+    nsynth.set_defaults(func=run_nsynth)
+
+
+def _common(parser: argparse.ArgumentParser, small_help: str) -> None:
+    parser.add_argument("--small", action="store_true", help=small_help)
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--jobs", type=int, default=None, help="worker processes (default: all CPU cores)"
+    )
+
+
+def run_speech_commands(args: argparse.Namespace) -> int:
+    from ..data.corpora import render_speech_commands
+
+    summary = render_speech_commands(
+        args.out,
+        voices=args.voices,
+        words=args.words,
+        takes=args.takes,
+        small=args.small,
+        seed=args.seed,
+        jobs=args.jobs,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in summary.split_counts.items())
+    d = summary.details
+    print(
+        f"wrote {summary.total} clips ({d['words']} words × {d['speakers']} speakers × "
+        f"{d['takes']} takes; {counts}) to {summary.out} in {summary.seconds:.1f} s"
+    )
+    return 0
+
+
+def run_nsynth(args: argparse.Namespace) -> int:
+    from ..data.corpora import render_nsynth
+
+    summary = render_nsynth(
+        args.out,
+        per_family=args.per_family,
+        small=args.small,
+        seed=args.seed,
+        jobs=args.jobs,
+        soundfont=args.soundfont,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in summary.split_counts.items())
+    d = summary.details
+    lines = [f"wrote {summary.total} notes ({counts}) to {summary.out} in {summary.seconds:.1f} s"]
+    lines.append("instruments per family (train/valid/test):")
+    for family, per_split in d["instruments_per_family"].items():
+        lines.append(f"  {family:<11} {'/'.join(str(n) for n in per_split.values())}")
+    if d["families_without_instruments"]:
+        lines.append(
+            f"families without instruments: {', '.join(d['families_without_instruments'])}"
+        )
+    lines.append(f"presets left out: {len(d['left_out_presets'])}")
+    lines.append(f"silent notes dropped: {len(d['silent_notes'])}")
+    lines.append(f"clipped notes: {len(d['clipped_notes'])}")
+    print("\n".join(lines))
+    return 0

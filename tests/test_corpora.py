@@ -1,0 +1,426 @@
+"""Offline corpora: exact Speech Commands v0.02 and NSynth jsonwav layouts, formats, splits,
+determinism and clear errors. Builds ``--small`` corpora once per session (seconds)."""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from topoaudio_zoo.cli import main
+from topoaudio_zoo.data.corpora import (
+    SPEECH_COMMANDS_WORDS,
+    MissingBinaryError,
+    render_nsynth,
+    render_speech_commands,
+    which_set,
+)
+from topoaudio_zoo.data.corpora.fluidsynth import NoteSpec, render_notes
+from topoaudio_zoo.data.corpora.gm import EXCLUDED_PROGRAMS, GM_FAMILY_SOURCE, family_source
+from topoaudio_zoo.data.corpora.midi import _varlen
+from topoaudio_zoo.data.corpora.sf2 import read_presets
+from topoaudio_zoo.data.corpora.speech_commands import choose_speakers
+
+SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
+SC_CLIP = re.compile(r"^[0-9a-f]{8}_nohash_\d+\.wav$")
+# NSynth's own numbering (from the dataset's documentation).
+NSYNTH_FAMILIES = {
+    "bass": 0,
+    "brass": 1,
+    "flute": 2,
+    "guitar": 3,
+    "keyboard": 4,
+    "mallet": 5,
+    "organ": 6,
+    "reed": 7,
+    "string": 8,
+    "synth_lead": 9,
+    "vocal": 10,
+}
+NSYNTH_SOURCES = {"acoustic": 0, "electronic": 1, "synthetic": 2}
+NSYNTH_FIELDS = {
+    "note": int,
+    "note_str": str,
+    "instrument": int,
+    "instrument_str": str,
+    "pitch": int,
+    "velocity": int,
+    "sample_rate": int,
+    "qualities": list,
+    "qualities_str": list,
+    "instrument_family": int,
+    "instrument_family_str": str,
+    "instrument_source": int,
+    "instrument_source_str": str,
+}
+NOTE_STR = re.compile(
+    r"^(?P<family>[a-z_]+?)_(?P<source>acoustic|electronic|synthetic)_(?P<index>\d{3})"
+    r"-(?P<pitch>\d{3})-(?P<velocity>\d{3})$"
+)
+
+
+def _tree_hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def speech(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sc") / "speech_commands"
+    summary = render_speech_commands(out, small=True, seed=0, jobs=1)
+    return out, summary
+
+
+@pytest.fixture(scope="session")
+def nsynth(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ns") / "nsynth"
+    summary = render_nsynth(out, small=True, seed=0, jobs=1)
+    return out, summary
+
+
+def _sc_clips(root: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(root))
+        for p in root.glob("*/*.wav")
+        if p.parent.name != "_background_noise_"
+    )
+
+
+def _read_list(path: Path) -> list[str]:
+    return path.read_text().splitlines()
+
+
+# --- Speech Commands -------------------------------------------------------------------------
+
+
+def test_speech_commands_layout(speech):
+    out, summary = speech
+    words = SPEECH_COMMANDS_WORDS[:6]
+    entries = {p.name for p in out.iterdir()}
+    assert entries == {
+        *words,
+        "_background_noise_",
+        "validation_list.txt",
+        "testing_list.txt",
+        "README.md",
+        "LICENSE",
+        "speakers.tsv",
+    }
+    speakers = set()
+    for word in words:
+        names = sorted(p.name for p in (out / word).iterdir())
+        assert all(SC_CLIP.match(n) for n in names), names[:3]
+        speakers |= {n.split("_nohash_")[0] for n in names}
+        assert {n.split("_nohash_")[1] for n in names} == {"0.wav", "1.wav"}
+    assert len(speakers) == 24
+    assert len(_sc_clips(out)) == 6 * 24 * 2 == summary.total
+
+
+def test_speech_commands_clips_are_16k_mono_pcm16_one_second_centred_words(speech):
+    out, _ = speech
+    for rel in _sc_clips(out):
+        info = sf.info(out / rel)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (
+            16000,
+            1,
+            "PCM_16",
+            16000,
+        ), rel
+        x, _ = sf.read(out / rel)
+        peak = np.abs(x).max()
+        assert peak > 0.2, rel  # peaks are drawn in -12…-2 dBFS
+        active = np.flatnonzero(np.abs(x) > 0.01 * peak)
+        assert abs((active[0] + active[-1]) / 2 - 8000) < 800, rel
+        assert x[0] == 0 and x[-1] == 0, rel  # padded, not cut
+
+
+def test_split_lists_follow_which_set_and_are_speaker_disjoint(speech):
+    out, summary = speech
+    clips = _sc_clips(out)
+    validation = _read_list(out / "validation_list.txt")
+    testing = _read_list(out / "testing_list.txt")
+    assert validation and testing
+    assert validation == sorted(validation) and testing == sorted(testing)
+    assert set(validation) <= set(clips) and set(testing) <= set(clips)
+    assert not set(validation) & set(testing)
+    training = sorted(set(clips) - set(validation) - set(testing))
+    for name, paths in (("validation", validation), ("testing", testing), ("training", training)):
+        assert all(which_set(p) == name for p in paths), name
+    speaker = {
+        name: {Path(p).name.split("_nohash_")[0] for p in paths}
+        for name, paths in (("v", validation), ("t", testing), ("tr", training))
+    }
+    assert not speaker["v"] & speaker["t"]
+    assert not speaker["v"] & speaker["tr"]
+    assert not speaker["t"] & speaker["tr"]
+    assert summary.split_counts == {
+        "training": len(training),
+        "validation": len(validation),
+        "testing": len(testing),
+    }
+
+
+def test_which_set_is_the_readme_rule():
+    # The rule of the Speech Commands README, written out independently: SHA-1 of the part
+    # before "_nohash_", modulo 2**27, scaled by 100 / (2**27 - 1); < 10 valid, < 20 test.
+    def percentage(speaker):
+        value = int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % 2**27
+        return value * 100.0 / (2**27 - 1)
+
+    speakers = [f"{k:08x}" for k in range(0, 2**32, 2**32 // 400)]
+    expected = {
+        s: "validation" if percentage(s) < 10 else "testing" if percentage(s) < 20 else "training"
+        for s in speakers
+    }
+    got = {s: which_set(f"right/{s}_nohash_3.wav") for s in speakers}
+    assert got == expected
+    assert {"validation", "testing", "training"} == set(got.values())
+    assert all(which_set(f"{s}_nohash_0.wav") == got[s] for s in speakers)
+
+
+def test_background_noises_are_long_16k_and_differently_coloured(speech):
+    out, _ = speech
+    folder = out / "_background_noise_"
+    assert "synthetic" in (folder / "README.md").read_text()
+    wavs = sorted(folder.glob("*.wav"))
+    assert {p.stem for p in wavs} >= {"white_noise", "pink_noise", "brown_noise", "running_tap"}
+    low_to_high = {}
+    for path in wavs:
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+        assert info.duration >= 30
+        x, _ = sf.read(path)
+        assert x.std() > 0.05
+        power = np.abs(np.fft.rfft(x[:160000])) ** 2
+        freqs = np.fft.rfftfreq(160000, 1 / 16000)
+        low = power[(freqs > 50) & (freqs < 200)].mean()
+        high = power[(freqs > 2000) & (freqs < 4000)].mean()
+        low_to_high[path.stem] = low / high
+    assert 0.5 < low_to_high["white_noise"] < 2
+    assert low_to_high["pink_noise"] > 5 * low_to_high["white_noise"]
+    assert low_to_high["brown_noise"] > 5 * low_to_high["pink_noise"]
+    assert low_to_high["running_tap"] < 0.5
+
+
+def test_speech_commands_is_deterministic_for_a_seed_whatever_the_jobs(speech, tmp_path):
+    out, _ = speech
+    again = render_speech_commands(tmp_path / "again", small=True, seed=0, jobs=2)
+    assert _tree_hashes(again.out) == _tree_hashes(out)
+
+
+def test_seed_changes_the_speakers():
+    accents, variants = ["gmw/en", "gmw/en-US"], ["m1", "f2", "klatt"]
+    first = choose_speakers(accents, variants, 10, seed=0)
+    assert choose_speakers(accents, variants, 10, seed=0) == first
+    assert choose_speakers(accents, variants, 10, seed=1) != first
+    assert len({s.speaker_id for s in first}) == 10
+    assert all(re.fullmatch(r"[0-9a-f]{8}", s.speaker_id) for s in first)
+
+
+def test_speech_commands_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="voices"):
+        render_speech_commands(tmp_path / "a", voices=0)
+    with pytest.raises(ValueError, match="words"):
+        render_speech_commands(tmp_path / "b", words=["Yes!"])
+    with pytest.raises(ValueError, match="voices"):
+        render_speech_commands(tmp_path / "c", voices=10**7, words=["yes"])
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    with pytest.raises(ValueError, match="out"):
+        render_speech_commands(tmp_path / "full", small=True)
+
+
+# --- NSynth ----------------------------------------------------------------------------------
+
+
+def _examples(root: Path) -> dict[str, dict]:
+    return {
+        split: json.loads((root / f"nsynth-{split}" / "examples.json").read_text())
+        for split in ("train", "valid", "test")
+    }
+
+
+def test_nsynth_layout_and_every_field(nsynth):
+    out, summary = nsynth
+    assert {p.name for p in out.iterdir()} == {
+        "nsynth-train",
+        "nsynth-valid",
+        "nsynth-test",
+        "README.md",
+    }
+    note_ids = []
+    instrument_ids: dict[int, str] = {}
+    for split, examples in _examples(out).items():
+        folder = out / f"nsynth-{split}"
+        assert {p.name for p in folder.iterdir()} == {"examples.json", "audio"}
+        assert {p.stem for p in (folder / "audio").iterdir()} == set(examples)
+        assert all(p.suffix == ".wav" for p in (folder / "audio").iterdir())
+        assert len(examples) == summary.split_counts[split] > 0
+        for key, ex in examples.items():
+            assert set(ex) == set(NSYNTH_FIELDS), key
+            for field, kind in NSYNTH_FIELDS.items():
+                assert type(ex[field]) is kind, (key, field)
+            match = NOTE_STR.match(key)
+            assert match, key
+            assert ex["note_str"] == key
+            assert ex["instrument_str"] == key.split("-")[0]
+            assert ex["pitch"] == int(match["pitch"]) and 21 <= ex["pitch"] <= 108
+            assert ex["velocity"] == int(match["velocity"]) in (25, 50, 75, 100, 127)
+            assert ex["sample_rate"] == 16000
+            assert len(ex["qualities"]) == 10 and set(ex["qualities"]) <= {0, 1}
+            assert len(ex["qualities_str"]) == sum(ex["qualities"])
+            assert ex["instrument_family_str"] == match["family"]
+            assert ex["instrument_family"] == NSYNTH_FAMILIES[match["family"]]
+            assert ex["instrument_source_str"] == match["source"]
+            assert ex["instrument_source"] == NSYNTH_SOURCES[match["source"]]
+            assert (
+                instrument_ids.setdefault(ex["instrument"], ex["instrument_str"])
+                == (ex["instrument_str"])
+            )
+            note_ids.append(ex["note"])
+    assert len(note_ids) == len(set(note_ids))
+    assert len(set(instrument_ids.values())) == len(instrument_ids)
+
+
+def test_nsynth_instruments_are_disjoint_and_every_family_is_present(nsynth):
+    out, summary = nsynth
+    instruments = {
+        split: {ex["instrument_str"] for ex in examples.values()}
+        for split, examples in _examples(out).items()
+    }
+    assert not instruments["train"] & instruments["valid"]
+    assert not instruments["train"] & instruments["test"]
+    assert not instruments["valid"] & instruments["test"]
+    for split, names in instruments.items():
+        families = {name.rsplit("_", 2)[0] for name in names}
+        assert families == set(NSYNTH_FAMILIES), split
+    assert summary.details["families_without_instruments"] == []
+
+
+def test_nsynth_notes_are_4s_16k_pcm16_not_silent_and_start_at_once(nsynth):
+    out, _ = nsynth
+    for path in sorted(out.glob("nsynth-*/audio/*.wav")):
+        info = sf.info(path)
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (
+            16000,
+            1,
+            "PCM_16",
+            64000,
+        ), path.name
+        x, _ = sf.read(path)
+        peak = np.abs(x).max()
+        assert peak > 1e-3, path.name
+        onset = np.flatnonzero(np.abs(x) > 0.01 * peak)[0]
+        assert onset < 0.05 * 16000, path.name
+
+
+def test_a_note_is_held_3s_then_released():
+    organ, trumpet = NoteSpec(0, 19, 60, 100), NoteSpec(0, 56, 67, 127)
+    waves = render_notes([organ, trumpet, organ], SOUNDFONT)
+    assert [w.shape for w in waves] == [(64000,)] * 3
+
+    def rms(w, a, b):
+        return np.sqrt(np.mean(w[int(a * 16000) : int(b * 16000)] ** 2))
+
+    for w in waves:
+        assert rms(w, 0.5, 2.9) > 0.01
+        assert rms(w, 3.7, 4.0) < 0.1 * rms(w, 0.5, 2.9)
+    # A different note in between leaves nothing behind; only the note's first 64-sample block
+    # of FluidSynth processing (samples 64-127) depends on the voices used before.
+    assert np.array_equal(waves[0][128:], waves[2][128:])
+
+
+def test_nsynth_is_deterministic_for_a_seed_whatever_the_jobs(nsynth, tmp_path):
+    out, _ = nsynth
+    again = render_nsynth(tmp_path / "again", small=True, seed=0, jobs=2)
+    assert _tree_hashes(again.out) == _tree_hashes(out)
+
+
+def test_nsynth_rejects_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="per_family"):
+        render_nsynth(tmp_path / "a", per_family=0)
+    with pytest.raises(FileNotFoundError, match="soundfont"):
+        render_nsynth(tmp_path / "b", soundfont=tmp_path / "missing.sf2")
+
+
+def test_general_midi_mapping_covers_every_program_once():
+    assert set(GM_FAMILY_SOURCE) | set(EXCLUDED_PROGRAMS) == set(range(128))
+    assert not set(GM_FAMILY_SOURCE) & set(EXCLUDED_PROGRAMS)
+    assert {family for family, _ in GM_FAMILY_SOURCE.values()} == set(NSYNTH_FAMILIES)
+    # General MIDI program numbers (from 0): 0 acoustic grand piano, 33 electric bass
+    # (finger), 40 violin, 56 trumpet, 73 flute, 81 sawtooth lead, 52 choir aahs.
+    assert family_source(0) == ("keyboard", "acoustic")
+    assert family_source(33) == ("bass", "electronic")
+    assert family_source(40) == ("string", "acoustic")
+    assert family_source(56) == ("brass", "acoustic")
+    assert family_source(73) == ("flute", "acoustic")
+    assert family_source(81) == ("synth_lead", "synthetic")
+    assert family_source(52) == ("vocal", "acoustic")
+    assert family_source(122) is None  # seashore
+    with pytest.raises(ValueError, match="program"):
+        family_source(128)
+
+
+def test_soundfont_presets_are_read_from_phdr(tmp_path):
+    presets = read_presets(SOUNDFONT)
+    found = {(p.bank, p.program): p.name for p in presets}
+    # Presets of FluidR3_GM (as fluidsynth's `inst` command lists them).
+    assert found[(0, 0)] == "Yamaha Grand Piano"
+    assert found[(0, 40)] == "Violin"
+    assert found[(8, 4)] == "Detuned EP 1"
+    assert found[(128, 0)] == "Standard"
+    assert len(found) == len(presets)
+    bad = tmp_path / "bad.sf2"
+    bad.write_bytes(b"RIFF\x04\x00\x00\x00WAVE")
+    with pytest.raises(ValueError, match="not a SoundFont"):
+        read_presets(bad)
+
+
+def test_midi_variable_length_quantities():
+    # Examples of the Standard MIDI File specification.
+    assert _varlen(0) == b"\x00"
+    assert _varlen(0x40) == b"\x40"
+    assert _varlen(0x80) == b"\x81\x00"
+    assert _varlen(0x2000) == b"\xc0\x00"
+    assert _varlen(0x3FFF) == b"\xff\x7f"
+    assert _varlen(0x100000) == b"\xc0\x80\x00"
+    assert _varlen(0x0FFFFFFF) == b"\xff\xff\xff\x7f"
+
+
+# --- Missing programs and the command line ---------------------------------------------------
+
+
+def test_missing_programs_name_their_debian_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(MissingBinaryError, match="apt-get install espeak-ng"):
+        render_speech_commands(tmp_path / "sc", small=True)
+    with pytest.raises(MissingBinaryError, match="apt-get install fluidsynth"):
+        render_nsynth(tmp_path / "ns", small=True)
+    assert not (tmp_path / "sc").exists() and not (tmp_path / "ns").exists()
+
+
+def test_cli_missing_program_exits_2_with_the_package(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["make-corpus", "nsynth", str(tmp_path / "ns"), "--small"])
+    assert exit_info.value.code == 2
+    assert "apt-get install fluidsynth" in capsys.readouterr().err
+
+
+def test_cli_renders_both_corpora(tmp_path, capsys):
+    sc = tmp_path / "sc"
+    argv = ["make-corpus", "speech-commands", str(sc), "--words", "yes", "no"]
+    assert main([*argv, "--voices", "3", "--jobs", "1"]) == 0
+    assert "wrote 6 clips" in capsys.readouterr().out
+    assert len(_sc_clips(sc)) == 6
+    ns = tmp_path / "ns"
+    assert main(["make-corpus", "nsynth", str(ns), "--small", "--per-family", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote 33 notes" in printed and "vocal       1/1/1" in printed
+    assert sum(len(e) for e in _examples(ns).values()) == 33
