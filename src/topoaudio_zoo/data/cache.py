@@ -33,8 +33,12 @@ class BadAudioWarning(UserWarning):
 def _cache_key(paths: Sequence[str], sr: int) -> str:
     digest = hashlib.sha1(f"sr={sr}\n".encode())
     for path in paths:
-        st = os.stat(path)
-        digest.update(f"{path}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        try:
+            st = os.stat(path)
+            stamp = f"{st.st_size}\t{st.st_mtime_ns}"
+        except FileNotFoundError:
+            stamp = "missing"
+        digest.update(f"{path}\t{stamp}\n".encode())
     return digest.hexdigest()[:16]
 
 
