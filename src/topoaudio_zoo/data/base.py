@@ -26,7 +26,6 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import lightning as L
 import numpy as np
@@ -47,6 +46,7 @@ __all__ = [
     "EpochSampler",
     "example_generator",
     "place",
+    "resolve_item",
 ]
 
 IGNORE_INDEX = -100
@@ -502,8 +502,3 @@ class AudioDataModule(L.LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The test batches."""
         return self._loader("test")
-
-
-def relative_key(path: Path, root: Path) -> str:
-    """``path`` relative to ``root`` with forward slashes (a stable example key)."""
-    return path.relative_to(root).as_posix()
