@@ -655,6 +655,7 @@ class _Probe(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.0)
 
 
+@pytest.mark.filterwarnings("ignore:You passed in a `val_dataloader` but have no `validation_step`")
 def test_lightning_trainer_epochs_are_reproducible(speech_root):
     def run() -> list:
         dm = SpeechCommandsDataModule(str(speech_root), batch_size=20, seed=11)

@@ -32,12 +32,14 @@ class _Server:
 
     ``cut_after``: path → number of bytes after which the first response to that path closes
     the connection (a simulated interruption). ``ignore_range``: always answer 200.
+    ``wrong_offset``: answer a Range request with 206 but the whole file from byte 0.
     """
 
     def __init__(self, files: dict[str, bytes]):
         self.files = files
         self.cut_after: dict[str, int] = {}
         self.ignore_range = False
+        self.wrong_offset = False
         self.requests: list[tuple[str, str | None]] = []
         server = self
 
@@ -50,7 +52,10 @@ class _Server:
                     self.send_error(404)
                     return
                 start = 0
-                if rng and not server.ignore_range:
+                if rng and server.wrong_offset:
+                    self.send_response(206)
+                    self.send_header("Content-Range", f"bytes 0-{len(data) - 1}/{len(data)}")
+                elif rng and not server.ignore_range:
                     start = int(rng.removeprefix("bytes=").split("-")[0])
                     if start >= len(data):
                         self.send_response(416)
@@ -131,6 +136,14 @@ def test_server_ignoring_range_restarts_the_file(server, tmp_path):
     server.ignore_range = True
     dest = download_url(f"{server.url}/data.bin", tmp_path / "d.bin", sha256=SHA, progress=False)
     assert dest.read_bytes() == PAYLOAD
+
+
+def test_resume_at_a_wrong_offset_restarts_the_file(server, tmp_path):
+    (tmp_path / "d.bin.part").write_bytes(b"x" * 5000)
+    server.wrong_offset = True
+    dest = download_url(f"{server.url}/data.bin", tmp_path / "d.bin", sha256=SHA, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert server.requests == [("/data.bin", "bytes=5000-"), ("/data.bin", None)]
 
 
 def test_complete_part_file_is_finished_without_body(server, tmp_path):

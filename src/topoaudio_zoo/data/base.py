@@ -203,6 +203,9 @@ def place(
 class ClipSource:
     """Loads the examples of a :class:`ClipTable` at ``sr`` Hz, from the files or a cache.
 
+    Without a cache, the files that examples cut segments from (e.g. the few long Speech
+    Commands noise recordings) are decoded once per process and kept in memory.
+
     Args:
         table: the examples.
         sr: rate in Hz of the returned waveforms.
@@ -226,6 +229,7 @@ class ClipSource:
                 raise ValueError(f"{cache.index_path}: the cache lacks {missing[0]}")
             self._slots = np.asarray([slot_of[p] for p in paths], dtype=np.int64)
         self._warned: set[str] = set()
+        self._long_files: dict[str, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self.table)
@@ -250,6 +254,10 @@ class ClipSource:
 
     def _read(self, i: int) -> torch.Tensor:
         path = self.table.path(i)
+        if self.cache is None and self._has_segment(i):
+            if path not in self._long_files:
+                self._long_files[path] = load_audio(path, self.sr)[0]
+            return self._long_files[path]
         if self.cache is None:
             return load_audio(path, self.sr)[0]
         waveform = self.cache.get(int(self._slots[i]))
@@ -257,9 +265,12 @@ class ClipSource:
             raise AudioError(f"{path}: marked unusable when the cache was built")
         return waveform
 
+    def _has_segment(self, i: int) -> bool:
+        return self.table.segment_s is not None and not math.isnan(self.table.segment_s[i])
+
     def segment(self, i: int, waveform: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Cut example ``i``'s segment (if it has one) at a random start from ``generator``."""
-        if self.table.segment_s is None or math.isnan(self.table.segment_s[i]):
+        if not self._has_segment(i):
             return waveform
         length = round(float(self.table.segment_s[i]) * self.sr)
         if waveform.shape[-1] <= length:

@@ -176,6 +176,11 @@ def _transfer(url: str, part: Path, timeout: float, chunk_size: int, progress: b
         raise
     with response:
         resumed = have > 0 and response.status == 206
+        if resumed and not (response.headers.get("Content-Range") or "").startswith(
+            f"bytes {have}-"
+        ):
+            part.unlink()
+            raise _IncompleteError(f"the server did not resume {url} at byte {have}; restarting")
         start = have if resumed else 0
         length = response.headers.get("Content-Length")
         total = start + int(length) if length is not None else None
