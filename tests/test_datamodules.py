@@ -617,6 +617,30 @@ def test_wsn_with_esc50_backgrounds(speech_root, esc50_root):
         WSNDataModule(str(speech_root), str(esc50_root), snr_db=(10, -10))
 
 
+def test_wsn_with_an_audio_folder_and_a_cache(speech_root, tmp_path):
+    folder = tmp_path / "backgrounds"
+    for label in ("traffic", "birds"):
+        for i in range(5):
+            write_tone(folder / label / f"{i}.wav", 3.0, 44100, i + 10 * len(label))
+    kwargs = {"background_format": "audio_folder", "batch_size": 7, "return_parts": True}
+    plain = WSNDataModule(str(speech_root), str(folder), **kwargs)
+    cached = WSNDataModule(str(speech_root), str(folder), cache_dir=str(tmp_path / "c"), **kwargs)
+    cached.prepare_data()
+    assert sorted(p.name.split("-")[1] for p in (tmp_path / "c").glob("*.npz")) == [
+        "background",
+        "speech",
+    ]
+    plain.setup("fit")
+    cached.setup("fit")
+    assert plain.tasks["background"] == ["birds", "traffic"]
+    val, test = plain.splits()["background-val"], plain.splits()["background-test"]
+    assert list(val.keys) == list(test.keys)
+    assert len(plain.splits()["background-val"]) == 2
+    for x, y in zip(batches(plain.val_dataloader()), batches(cached.val_dataloader()), strict=True):
+        assert x["key"] == y["key"] and x["background_key"] == y["background_key"]
+        torch.testing.assert_close(x["waveform"], y["waveform"], atol=2e-4, rtol=1e-3)
+
+
 # ----------------------------------------------------------------------------------------------
 # Workers and Lightning
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -288,8 +289,11 @@ class WSNDataModule(AudioDataModule):
         for split, table in tables.items():
             if len(table) == 0:
                 raise ValueError(f"{self.background_root}: the background {split} split is empty")
-            table.targets = {"background": table.targets[label]}
-        return tables, classes
+        relabelled = {
+            split: replace(table, targets={"background": table.targets[label]})
+            for split, table in tables.items()
+        }
+        return relabelled, classes
 
     def _build(self) -> tuple[dict[str, ClipTable], dict[str, list[str]]]:
         official, words = scan_speech_commands(self.speech_root)
