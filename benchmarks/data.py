@@ -1,0 +1,156 @@
+"""Throughput of each DataModule's training loader (clips per second), from files and from cache.
+
+Writes synthetic corpora (noisy tones, int16 WAV) in the real layouts into a temporary folder:
+Speech Commands (1-s clips at 16 kHz), NSynth (4-s notes at 16 kHz), ESC-50 (5-s clips at
+44.1 kHz), an audio folder (3-s clips at 44.1 kHz) and Word-Speaker-Noise (Speech Commands +
+NSynth). Each training loader (2 workers by default, batches of 32 clips of 2 s at 20 kHz) is
+timed over ``--batches`` batches after one warm-up batch (worker start-up excluded), without
+and with ``cache_dir`` (cache build time printed separately).
+
+    python benchmarks/data.py [--workers 2] [--batch-size 32] [--batches 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from topoaudio_zoo.data import (
+    AudioFolderDataModule,
+    ESC50DataModule,
+    NSynthDataModule,
+    SpeechCommandsDataModule,
+    WSNDataModule,
+)
+from topoaudio_zoo.data.base import AudioDataModule
+
+WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "cat", "dog"]
+FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string"]
+
+
+def tone(path: Path, seconds: float, sr: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * sr)) / sr
+    x = 0.3 * np.sin(2 * np.pi * rng.uniform(100, 2000) * t) + 0.05 * rng.standard_normal(t.size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, x, sr, subtype="PCM_16")
+
+
+def speech_commands(root: Path, speakers: int = 60) -> Path:
+    val, test = [], []
+    for w, word in enumerate(WORDS):
+        for s in range(speakers):
+            rel = f"{word}/{s:08x}_nohash_0.wav"
+            tone(root / rel, 1.0, 16000, w * 1000 + s)
+            (val if s % 10 == 8 else test if s % 10 == 9 else []).append(rel)
+    (root / "validation_list.txt").write_text("\n".join(val) + "\n")
+    (root / "testing_list.txt").write_text("\n".join(test) + "\n")
+    tone(root / "_background_noise_" / "noise.wav", 30.0, 16000, 7)
+    return root
+
+
+def nsynth(root: Path, notes: int = 24) -> Path:
+    for split, offset in (("train", 0), ("valid", 100), ("test", 200)):
+        examples = {}
+        for f, family in enumerate(FAMILIES):
+            instrument = f"{family}_acoustic_{offset + f:03d}"
+            for p in range(notes if split == "train" else 4):
+                note_str = f"{instrument}-{40 + p:03d}-100"
+                tone(root / f"nsynth-{split}" / "audio" / f"{note_str}.wav", 4.0, 16000, p)
+                examples[note_str] = {
+                    "note_str": note_str,
+                    "pitch": 40 + p,
+                    "instrument_family": f,
+                    "instrument_family_str": family,
+                }
+        (root / f"nsynth-{split}" / "examples.json").write_text(json.dumps(examples))
+    return root
+
+
+def esc50(root: Path, per_fold: int = 40) -> Path:
+    lines = ["filename,fold,target,category,esc10,src_file,take"]
+    for fold in range(1, 6):
+        for i in range(per_fold):
+            target = i % 10
+            name = f"{fold}-{fold * 1000 + i}-A-{target}.wav"
+            tone(root / "ESC-50-master" / "audio" / name, 5.0, 44100, fold * 100 + i)
+            lines.append(f"{name},{fold},{target},class{target},False,{fold * 1000 + i},A")
+    (root / "ESC-50-master" / "meta").mkdir(parents=True)
+    (root / "ESC-50-master" / "meta" / "esc50.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def audio_folder(root: Path, per_class: int = 40) -> Path:
+    for c in range(5):
+        for i in range(per_class):
+            tone(root / f"class{c}" / f"{i}.wav", 3.0, 44100, c * 100 + i)
+    return root
+
+
+def clips_per_second(dm: AudioDataModule, batches: int) -> float:
+    """Training clips per second over ``batches`` batches (epochs restart as needed)."""
+    dm.setup("fit")
+    loader = dm.train_dataloader()
+    batch_iter = iter(loader)
+    next(batch_iter)
+    start = time.perf_counter()
+    count = 0
+    while count < batches * dm.batch_size:
+        try:
+            count += len(next(batch_iter)["key"])
+        except StopIteration:
+            batch_iter = iter(loader)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batches", type=int, default=40)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        start = time.perf_counter()
+        roots = {
+            "sc": speech_commands(tmp / "sc"),
+            "nsynth": nsynth(tmp / "nsynth"),
+            "esc50": esc50(tmp / "esc50"),
+            "folder": audio_folder(tmp / "folder"),
+        }
+        print(f"corpora written in {time.perf_counter() - start:.1f} s")
+        makers: dict[str, Callable[..., AudioDataModule]] = {
+            "SpeechCommands v2-35": lambda **k: SpeechCommandsDataModule(str(roots["sc"]), **k),
+            "SpeechCommands v2-12": lambda **k: SpeechCommandsDataModule(
+                str(roots["sc"]), protocol="v2-12", **k
+            ),
+            "NSynth": lambda **k: NSynthDataModule(str(roots["nsynth"]), **k),
+            "ESC-50": lambda **k: ESC50DataModule(str(roots["esc50"]), **k),
+            "AudioFolder": lambda **k: AudioFolderDataModule(str(roots["folder"]), **k),
+            "WSN (SC + NSynth)": lambda **k: WSNDataModule(
+                str(roots["sc"]), str(roots["nsynth"]), **k
+            ),
+        }
+        common = {"batch_size": args.batch_size, "num_workers": args.workers}
+        print(f"train loader, {args.workers} workers, batches of {args.batch_size} × 2 s @ 20 kHz")
+        header = ("DataModule", "files clips/s", "cache clips/s", "cache build")
+        print(f"{header[0]:24s} {header[1]:>14s} {header[2]:>14s} {header[3]:>12s}")
+        for name, make in makers.items():
+            plain = clips_per_second(make(**common), args.batches)
+            dm = make(cache_dir=str(tmp / "cache" / name.split()[0]), **common)
+            start = time.perf_counter()
+            dm.prepare_data()
+            build = time.perf_counter() - start
+            cached = clips_per_second(dm, args.batches)
+            print(f"{name:24s} {plain:14.0f} {cached:14.0f} {build:10.1f} s")
+
+
+if __name__ == "__main__":
+    main()
