@@ -26,11 +26,13 @@ import math
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..audio import AudioError, crop_or_pad, load_audio, normalize_rms
 from .cache import AudioCache, BadAudioWarning, build_cache
@@ -150,33 +152,83 @@ def example_generator(seed: int, split: str, index: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 31 | int(state[1]) >> 1)
 
 
-class EpochSampler(Sampler):
+class EpochSampler(DistributedSampler):
     """Training order and per-example seeds: yields ``(index, seed)`` pairs.
 
     Epoch ``e`` is a permutation drawn from ``(seed, e)`` with one seed per example. The epoch
     advances by one after each pass; Lightning's ``set_epoch`` (called before each training
     epoch) sets it explicitly, so a resumed run repeats the same crops.
+
+    Under ``torch.distributed`` each rank takes every ``world_size``-th example of the epoch's
+    order (padded by wrapping around so ranks get equal shares), as ``DistributedSampler``
+    does; it subclasses ``DistributedSampler`` only so that Lightning keeps it instead of
+    wrapping it. ``skip`` examples of this rank's share are left out of the next pass: a run
+    resumed mid-epoch continues exactly where it stopped (see :class:`ResumableDataLoader`).
     """
 
     def __init__(self, n: int, seed: int, shuffle: bool = True):
+        # DistributedSampler.__init__ is not called: ranks are read when iterating.
         self.n = n
         self.seed = seed
         self.shuffle = shuffle
         self.epoch = 0
+        self.current_epoch = 0
+        self.skip = 0
+
+    @staticmethod
+    def _replicas() -> tuple[int, int]:
+        if dist.is_available() and dist.is_initialized():
+            return dist.get_world_size(), dist.get_rank()
+        return 1, 0
 
     def set_epoch(self, epoch: int) -> None:
         """Use the order and seeds of epoch ``epoch`` on the next pass."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.n
+        world, _ = self._replicas()
+        return math.ceil(self.n / world)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(self.n) if self.shuffle else np.arange(self.n)
         seeds = rng.integers(0, 2**63 - 1, size=self.n, dtype=np.int64)
-        self.epoch += 1
-        yield from zip(order.tolist(), seeds.tolist(), strict=True)
+        world, rank = self._replicas()
+        share = len(self)
+        wrapped = np.resize(np.arange(self.n), share * world)[rank::world]
+        start, self.skip = self.skip, 0
+        self.current_epoch, self.epoch = self.epoch, self.epoch + 1
+        mine_order, mine_seeds = order[wrapped][start:], seeds[wrapped][start:]
+        yield from zip(mine_order.tolist(), mine_seeds.tolist(), strict=True)
+
+
+class ResumableDataLoader(DataLoader):
+    """A training ``DataLoader`` whose position Lightning saves in checkpoints.
+
+    ``state_dict()`` records the epoch and the batches delivered so far; after
+    ``load_state_dict`` the next pass starts at that batch of that epoch, so a run killed
+    mid-epoch and resumed from its last checkpoint sees exactly the batches an uninterrupted
+    run would. Requires an :class:`EpochSampler`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(self.sampler, EpochSampler):
+            raise ValueError("ResumableDataLoader needs an EpochSampler")
+        self._delivered = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self._delivered = self.sampler.skip // self.batch_size
+        for batch in super().__iter__():
+            self._delivered += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.sampler.current_epoch, "batches": self._delivered}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.sampler.set_epoch(int(state["epoch"]))
+        self.sampler.skip = int(state["batches"]) * self.batch_size
 
 
 def place(
@@ -485,10 +537,11 @@ class AudioDataModule(L.LightningDataModule):
 
     def _loader(self, split: str) -> DataLoader:
         dataset = self.dataset(split)
-        sampler = None
+        loader_class, sampler = DataLoader, None
         if split == "train":
             sampler = self._samplers.setdefault(split, EpochSampler(len(dataset), self.seed))
-        return DataLoader(
+            loader_class = ResumableDataLoader
+        return loader_class(
             dataset,
             batch_size=self.batch_size,
             sampler=sampler,
