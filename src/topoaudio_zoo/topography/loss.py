@@ -79,13 +79,14 @@ def _strip_wrapper_prefixes(name: str) -> str:
 def _resolve_layer(model: nn.Module, name: str, factor: tuple[float, float]) -> _SheetLayer:
     if not isinstance(name, str) or not name:
         raise ValueError(f"topographic layer names must be non-empty strings, got {name!r}")
-    path = _strip_wrapper_prefixes(name)
-    try:
-        module = model.get_submodule(path)
-    except AttributeError:
-        raise ValueError(
-            f"topographic layer {name!r} does not exist in {type(model).__name__}"
-        ) from None
+    for path in (name, _strip_wrapper_prefixes(name)):
+        try:
+            module = model.get_submodule(path)
+        except AttributeError:
+            continue
+        break
+    else:
+        raise ValueError(f"topographic layer {name!r} does not exist in {type(model).__name__}")
     if not isinstance(module, nn.Conv2d | nn.Linear):
         raise ValueError(
             f"topographic layer {name!r} is a {type(module).__name__}; only nn.Conv2d and "
@@ -114,8 +115,10 @@ class TopographicLoss:
     0-dim zero without computing anything). ``factor``: blur factor φ or ``(φ_h, φ_w)``, each
     ≥ 1 and at most the corresponding sheet side of every layer. ``layers``: ``"default"``
     (the backbone's :meth:`default_topographic_layers`) or module paths of Conv2d/Linear
-    layers. Layers are resolved and checked once, here; invalid ones raise ``ValueError``
-    naming the layer. The loss is computed in float32 with autocast disabled.
+    layers (a ``module.``/``_orig_mod.`` prefix left by a wrapper is dropped). Layers are
+    resolved and checked once, here (so create the loss after any surgery that replaces
+    them); invalid ones raise ``ValueError`` naming the layer. The loss is computed in
+    float32 with autocast disabled, whatever the weights' dtype and device.
 
     Not an ``nn.Module`` (it holds no parameters of its own and must not register the
     model's layers a second time when stored on a LightningModule).
