@@ -2,11 +2,22 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .backbones import Backbone, create_backbone, list_architectures
 from .cochleagram import Cochleagram, CochleagramConfig
+from .topography import TopographicLoss, sheet_shape
 
 try:
     __version__ = version("topoaudio-zoo")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0"
 
-__all__ = ["Cochleagram", "CochleagramConfig", "__version__"]
+__all__ = [
+    "Backbone",
+    "Cochleagram",
+    "CochleagramConfig",
+    "TopographicLoss",
+    "__version__",
+    "create_backbone",
+    "list_architectures",
+    "sheet_shape",
+]

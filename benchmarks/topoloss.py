@@ -1,0 +1,112 @@
+"""Share of the topographic loss in one training step, on CPU with 2 threads.
+
+For each model: a full training step (forward on a 211×390 cochleagram batch, cross-entropy,
+the topographic loss, backward of their sum, SGD step) and, separately, the topographic
+loss alone (forward + backward). The share is ``topo / step``. For comparison the same is
+timed for the reference ``topoloss`` package (one layer at a time). Repeats are interleaved
+and the median is reported, of wall-clock time and of the process' CPU time (the latter is
+less disturbed by other processes competing for the cores).
+
+Run: ``python benchmarks/topoloss.py [--repeats N]``. This file's name is that of the
+``topoloss`` package, so when run as a script its folder is taken off ``sys.path`` first.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != _HERE]
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import torch  # noqa: E402
+from topoloss import LaplacianPyramid, TopoLoss  # noqa: E402
+
+from topoaudio_zoo.backbones import create_backbone  # noqa: E402
+from topoaudio_zoo.topography import TopographicLoss  # noqa: E402
+
+CASES = (
+    ("cochresnet50", {}, 4),
+    ("cochresnet18", {"width": 32}, 16),
+)
+TAU = 5.0
+N_CLASSES = 794
+
+
+def _timed(function: Callable[[], None]) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    function()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _bench(name: str, kwargs: dict, batch: int, repeats: int) -> dict[str, tuple[float, float]]:
+    torch.manual_seed(0)
+    model = create_backbone(name, heads=N_CLASSES, **kwargs).train()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    topo = TopographicLoss(model, tau=TAU)
+    reference = TopoLoss(
+        [LaplacianPyramid(layer, *topo.factor, scale=TAU) for layer in topo.layer_names]
+    )
+    x = torch.randn(batch, 211, 390)
+    y = torch.randint(0, N_CLASSES, (batch,))
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x), y) + topo()
+        loss.backward()
+        optimizer.step()
+
+    def topo_only() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        topo().backward()
+
+    def reference_only() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        reference.compute(model).backward()
+
+    timers = {"step": step, "topo": topo_only, "topoloss_pkg": reference_only}
+    for function in timers.values():
+        function()
+    times: dict[str, list[tuple[float, float]]] = {key: [] for key in timers}
+    for _ in range(repeats):
+        for key, function in timers.items():
+            times[key].append(_timed(function))
+    return {
+        key: (statistics.median(t[0] for t in values), statistics.median(t[1] for t in values))
+        for key, values in times.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, tau={TAU}, "
+        f"median of {args.repeats}; times in s, wall-clock (CPU)"
+    )
+    header = ["model", "batch", "layers", "step", "topo", "share", "topoloss pkg", "pkg share"]
+    print(f"{header[0]:<22}{header[1]:>6}{header[2]:>7}" + "".join(f"{h:>18}" for h in header[3:]))
+    for name, kwargs, batch in CASES:
+        timing = _bench(name, kwargs, batch, args.repeats)
+        label = name + "".join(f" {k}={v}" for k, v in kwargs.items())
+        n_layers = len(create_backbone(name, **kwargs).default_topographic_layers())
+        step, topo, pkg = timing["step"], timing["topo"], timing["topoloss_pkg"]
+        cells = [
+            f"{step[0]:.3f} ({step[1]:.3f})",
+            f"{topo[0]:.4f} ({topo[1]:.4f})",
+            f"{topo[0] / step[0]:.1%} ({topo[1] / step[1]:.1%})",
+            f"{pkg[0]:.4f} ({pkg[1]:.4f})",
+            f"{pkg[0] / step[0]:.1%} ({pkg[1] / step[1]:.1%})",
+        ]
+        print(f"{label:<22}{batch:>6}{n_layers:>7}" + "".join(f"{c:>18}" for c in cells))
+
+
+if __name__ == "__main__":
+    main()
