@@ -23,7 +23,7 @@ def test_ranks_share_an_epoch_without_overlap(monkeypatch):
         sampler.set_epoch(2)
         shares.append([index for index, _ in sampler])
         assert len(sampler) == 4
-    together = sum(shares, [])
+    together = [index for share in shares for index in share]
     assert len(together) == 12 and set(together) == set(range(10))  # 2 wrap-around repeats
     assert len(set(shares[0]) & set(shares[1])) <= 1
 
@@ -54,3 +54,15 @@ def test_loader_resumes_mid_epoch_with_the_same_batches():
     assert seen + rest == uninterrupted
     assert len(resumed) == len(full) == 4
     assert [batch.tolist() for batch in resumed] != rest  # the next pass is a new epoch
+
+
+def test_state_saved_at_an_epoch_end_starts_the_next_epoch_in_full():
+    loader = ResumableDataLoader(_Echo(), batch_size=3, sampler=EpochSampler(10, seed=4))
+    loader.sampler.set_epoch(2)
+    finished = [batch.tolist() for batch in loader]
+    resumed = ResumableDataLoader(_Echo(), batch_size=3, sampler=EpochSampler(10, seed=4))
+    resumed.load_state_dict(loader.state_dict())
+    resumed.sampler.set_epoch(3)  # what Lightning does after an epoch's end
+    reference = ResumableDataLoader(_Echo(), batch_size=3, sampler=EpochSampler(10, seed=4))
+    reference.sampler.set_epoch(3)
+    assert [b.tolist() for b in resumed] == [b.tolist() for b in reference] != finished

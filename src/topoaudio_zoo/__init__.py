@@ -5,6 +5,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .backbones import Backbone, create_backbone, list_architectures
 from .cochleagram import Cochleagram, CochleagramConfig
 from .topography import TopographicLoss, sheet_shape
+from .zoo import TopoAudioModel, create_model, from_pretrained, list_models
 
 try:
     __version__ = version("topoaudio-zoo")
@@ -15,9 +16,13 @@ __all__ = [
     "Backbone",
     "Cochleagram",
     "CochleagramConfig",
+    "TopoAudioModel",
     "TopographicLoss",
     "__version__",
     "create_backbone",
+    "create_model",
+    "from_pretrained",
     "list_architectures",
+    "list_models",
     "sheet_shape",
 ]

@@ -26,12 +26,23 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    for name in LIGHTNING_SUBCOMMANDS:
+        subparsers.add_parser(
+            name,
+            help=f"LightningCLI {name} with a YAML recipe: topoaudio-zoo {name} --config FILE",
+            add_help=False,
+        )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``topoaudio-zoo`` console script; returns the exit status."""
+    from_console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+        from ..training.cli import run_lightning_cli
+
+        return run_lightning_cli(None if from_console else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -162,8 +162,10 @@ class EpochSampler(DistributedSampler):
     Under ``torch.distributed`` each rank takes every ``world_size``-th example of the epoch's
     order (padded by wrapping around so ranks get equal shares), as ``DistributedSampler``
     does; it subclasses ``DistributedSampler`` only so that Lightning keeps it instead of
-    wrapping it. ``skip`` examples of this rank's share are left out of the next pass: a run
-    resumed mid-epoch continues exactly where it stopped (see :class:`ResumableDataLoader`).
+    wrapping it. ``resume_at = (epoch, n)`` leaves out the first ``n`` examples of this rank's
+    share when the next pass is epoch ``epoch``: a run resumed mid-epoch continues exactly where
+    it stopped, one resumed at an epoch's end starts the next epoch in full (see
+    :class:`ResumableDataLoader`).
     """
 
     def __init__(self, n: int, seed: int, shuffle: bool = True):
@@ -173,7 +175,7 @@ class EpochSampler(DistributedSampler):
         self.shuffle = shuffle
         self.epoch = 0
         self.current_epoch = 0
-        self.skip = 0
+        self.resume_at: tuple[int, int] | None = None  # (epoch, examples of it already seen)
 
     @staticmethod
     def _replicas() -> tuple[int, int]:
@@ -196,7 +198,8 @@ class EpochSampler(DistributedSampler):
         world, rank = self._replicas()
         share = len(self)
         wrapped = np.resize(np.arange(self.n), share * world)[rank::world]
-        start, self.skip = self.skip, 0
+        start = self.resume_at[1] if self.resume_at and self.resume_at[0] == self.epoch else 0
+        self.resume_at = None
         self.current_epoch, self.epoch = self.epoch, self.epoch + 1
         mine_order, mine_seeds = order[wrapped][start:], seeds[wrapped][start:]
         yield from zip(mine_order.tolist(), mine_seeds.tolist(), strict=True)
@@ -218,7 +221,9 @@ class ResumableDataLoader(DataLoader):
         self._delivered = 0
 
     def __iter__(self) -> Iterator[Any]:
-        self._delivered = self.sampler.skip // self.batch_size
+        resume = self.sampler.resume_at
+        resumed = resume is not None and resume[0] == self.sampler.epoch
+        self._delivered = resume[1] // self.batch_size if resumed else 0
         for batch in super().__iter__():
             self._delivered += 1
             yield batch
@@ -228,7 +233,7 @@ class ResumableDataLoader(DataLoader):
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.sampler.set_epoch(int(state["epoch"]))
-        self.sampler.skip = int(state["batches"]) * self.batch_size
+        self.sampler.resume_at = (int(state["epoch"]), int(state["batches"]) * self.batch_size)
 
 
 def place(

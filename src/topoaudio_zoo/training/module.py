@@ -1,0 +1,317 @@
+"""``TopoAudioModule``: the LightningModule that trains a :class:`TopoAudioModel`.
+
+Thin glue: the science lives in plain modules (cochleagram, backbone, heads, TopographicLoss);
+this class adds the losses, metrics, logging and optimisation. Total loss:
+
+    Σ_task weight_task · loss_task  +  τ · mean_layers TopoLoss_layer   (no term when τ = 0)
+
+Batches are ``{"waveform": (batch, clip_samples), "targets": {task: ...}, "key": [...]}`` as the
+DataModules of :mod:`topoaudio_zoo.data` produce them; a target of -100 is ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MultilabelAveragePrecision
+
+from ..zoo.model import TopoAudioModel
+from .finetune import initial_weights, load_initial_weights, merge_source_config
+from .optim import build_optimizer, build_scheduler, check_optimization
+
+__all__ = ["IGNORE_INDEX", "TopoAudioModule"]
+
+IGNORE_INDEX = -100
+STAGES = ("train", "val", "test")
+
+
+class TopoAudioModule(L.LightningModule):
+    """Train or fine-tune a topographic auditory model.
+
+    Args:
+        architecture: registry architecture (``list_architectures()``); taken from
+            ``init_from`` when omitted.
+        architecture_kwargs: its keyword arguments (e.g. ``{"width": 32}``).
+        tasks: ``{task: {"weight": w, "type": "multiclass"|"multilabel", "num_classes": n,
+            "labels": [...]}}``. ``num_classes``/``labels`` are filled from the DataModule's
+            ``tasks`` at setup when omitted; ``None`` trains every task of the data, weight 1.
+        cochleagram: ``{"preset": ..., "mode": ..., "overrides": {...}}``.
+        topography: ``{"tau": τ ≥ 0, "factor": φ or [φ_h, φ_w], "layers": "default"|[...]}``.
+        optimizer: ``{"name": "sgd"|"adamw", "lr": ..., ...}`` (see ``optim.py``).
+        scheduler: ``{"name": "step"|"cosine"|"none", ...}`` (see ``optim.py``).
+        init_from: start from a zoo model (registry name, ``hf-hub:`` id or folder) or a
+            Lightning checkpoint (``.ckpt``): backbone weights are loaded strictly; heads whose
+            task and size match are kept, others start fresh.
+        freeze_backbone: train the heads only (linear probe); batch-norm statistics frozen.
+        layer_lr: learning-rate multipliers by parameter-name prefix, e.g.
+            ``{"model.backbone.layer1": 0.1}`` (longest prefix wins).
+        rms: input RMS level recorded in the exported model.
+        name, description, training_data: recorded in the exported model's config.
+    """
+
+    def __init__(
+        self,
+        architecture: str | None = None,
+        architecture_kwargs: dict[str, Any] | None = None,
+        tasks: dict[str, dict[str, Any]] | None = None,
+        cochleagram: dict[str, Any] | None = None,
+        topography: dict[str, Any] | None = None,
+        optimizer: dict[str, Any] | None = None,
+        scheduler: dict[str, Any] | None = None,
+        init_from: str | None = None,
+        freeze_backbone: bool = False,
+        layer_lr: dict[str, float] | None = None,
+        rms: float = 0.1,
+        name: str = "",
+        description: str = "",
+        training_data: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if init_from is not None:
+            merged = merge_source_config(
+                init_from,
+                architecture=architecture,
+                architecture_kwargs=architecture_kwargs,
+                cochleagram=cochleagram,
+            )
+            self.hparams.update(merged)
+        if self.hparams.architecture is None:
+            raise ValueError("architecture: required (or init_from a pretrained model)")
+        topo = dict(topography or {})
+        if float(topo.get("tau", 0.0)) < 0:
+            raise ValueError(f"topography.tau: expected τ ≥ 0, got {topo['tau']}")
+        check_optimization(optimizer, scheduler)
+        self.model: TopoAudioModel | None = None
+        self.topo_loss = None
+        self.metrics = nn.ModuleDict()
+        if tasks is not None and all("num_classes" in t or "labels" in t for t in tasks.values()):
+            self._build()
+
+    # ----------------------------------------------------------------------------- building
+    def model_config(self) -> dict[str, Any]:
+        """The :class:`TopoAudioModel` configuration these hyper-parameters describe."""
+        hp = self.hparams
+        heads = {
+            task: {
+                "num_classes": spec.get("num_classes", len(spec.get("labels") or [])),
+                "type": spec.get("type", "multiclass"),
+                "labels": spec.get("labels"),
+            }
+            for task, spec in (hp.tasks or {}).items()
+        }
+        return {
+            "name": hp.name,
+            "description": hp.description,
+            "architecture": hp.architecture,
+            "architecture_kwargs": dict(hp.architecture_kwargs or {}),
+            "cochleagram": dict(hp.cochleagram or {}),
+            "rms": hp.rms,
+            "heads": heads,
+            "topography": dict(hp.topography or {}),
+            "training_data": dict(hp.training_data or {}),
+        }
+
+    def _build(self) -> None:
+        self.model = TopoAudioModel(self.model_config())
+        self.topo_loss = self.model.topographic_loss()
+        heads = self.model.config["heads"]
+        self.metrics = nn.ModuleDict(
+            {
+                f"{stage}_metrics": nn.ModuleDict(
+                    {task: MetricCollection(_task_metrics(head)) for task, head in heads.items()}
+                )
+                for stage in STAGES
+            }
+        )
+        if self.hparams.init_from is not None:
+            load_initial_weights(self.model, initial_weights(self.hparams.init_from))
+        if self.hparams.freeze_backbone:
+            for name, param in self.model.backbone.named_parameters():
+                param.requires_grad = name.startswith("heads.")
+
+    def setup(self, stage: str) -> None:
+        """Fill the heads from the DataModule's tasks and check they match its targets."""
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        data_tasks = getattr(datamodule, "tasks", None)
+        data_types = getattr(datamodule, "task_types", {}) or {}
+        if data_tasks is None:
+            if self.model is None:
+                raise ValueError(
+                    "tasks: the heads' sizes are unknown: give tasks with num_classes, or a "
+                    "DataModule with a `tasks` attribute"
+                )
+            return
+        wanted = self.hparams.tasks or {task: {} for task in data_tasks}
+        unknown = sorted(set(wanted) - set(data_tasks))
+        if unknown:
+            raise ValueError(
+                f"tasks: {unknown} are not targets of the data; it provides {sorted(data_tasks)}"
+            )
+        filled = {}
+        for task, spec in wanted.items():
+            spec = dict(spec)
+            labels = list(data_tasks[task])
+            if spec.get("num_classes", len(labels)) != len(labels):
+                raise ValueError(
+                    f"tasks.{task}.num_classes: {spec['num_classes']} does not match the data "
+                    f"({len(labels)} classes)"
+                )
+            if spec.get("labels") not in (None, labels):
+                raise ValueError(f"tasks.{task}.labels: differ from the data's class names")
+            data_type = data_types.get(task, spec.get("type", "multiclass"))
+            if spec.get("type", data_type) != data_type:
+                raise ValueError(f"tasks.{task}.type: {spec['type']} but the data is {data_type}")
+            spec.update(num_classes=len(labels), labels=labels, type=data_type)
+            filled[task] = spec
+        self.hparams.tasks = filled
+        heads = {
+            task: {k: spec[k] for k in ("num_classes", "type", "labels")}
+            for task, spec in filled.items()
+        }
+        if self.model is None or self.model.config["heads"] != heads:
+            self._build()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another architecture before any weight is touched."""
+        saved = checkpoint.get("hyper_parameters", {})
+        for key in ("architecture", "architecture_kwargs"):
+            if key in saved and saved[key] != self.hparams[key]:
+                raise ValueError(
+                    f"checkpoint: its {key} is {saved[key]!r} but this model's is "
+                    f"{self.hparams[key]!r}; resume with the configuration it was trained with"
+                )
+        if self.model is None and saved.get("tasks"):
+            self.hparams.tasks = saved["tasks"]
+            self._build()
+
+    # ------------------------------------------------------------------------------- forward
+    def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(batch, clip_samples)`` → ``{task: logits}``."""
+        return self.model(waveform)
+
+    def train(self, mode: bool = True) -> TopoAudioModule:
+        super().train(mode)
+        if self.hparams.freeze_backbone and self.model is not None:
+            for child_name, child in self.model.backbone.named_children():
+                if child_name != "heads":
+                    child.eval()
+        return self
+
+    def _step(self, batch: dict[str, Any], stage: str) -> torch.Tensor:
+        with torch.no_grad():
+            cochleagram = self.model.cochleagram(batch["waveform"])
+        logits = self.model.forward_cochleagram(cochleagram)
+        batch_size = batch["waveform"].shape[0]
+        total = cochleagram.new_zeros(())
+        logs = {}
+        for task, head in self.model.config["heads"].items():
+            target = batch["targets"][task]
+            loss = _task_loss(logits[task], target, head["type"])
+            weight = float((self.hparams.tasks or {}).get(task, {}).get("weight", 1.0))
+            total = total + weight * loss
+            logs[f"{stage}/loss_{task}"] = loss.detach()
+            metric_target = target.long() if head["type"] == "multilabel" else target
+            self.metrics[f"{stage}_metrics"][task].update(logits[task].detach(), metric_target)
+        logs[f"{stage}/task_loss"] = total.detach()
+        if stage == "train" and self.topo_loss.enabled:
+            per_layer = self.topo_loss.per_layer()
+            topo = self.topo_loss.tau * torch.stack(list(per_layer.values())).mean()
+            total = total + topo
+            logs["train/topo"] = topo.detach()
+            logs.update({f"topo/{k}": v.detach() for k, v in per_layer.items()})
+        logs[f"{stage}/loss"] = total.detach()
+        on_step = stage == "train"
+        self.log_dict(logs, on_step=on_step, on_epoch=True, batch_size=batch_size)
+        return total
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._step(batch, "test")
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> dict[str, Any]:
+        logits = self.model(batch["waveform"])
+        out: dict[str, Any] = {"key": batch.get("key")}
+        for task, head in self.model.config["heads"].items():
+            values = logits[task].float()
+            out[task] = values.sigmoid() if head["type"] == "multilabel" else values.softmax(-1)
+        return out
+
+    def _log_metrics(self, stage: str) -> None:
+        for task, collection in self.metrics[f"{stage}_metrics"].items():
+            self.log_dict({f"{stage}/{task}_{k}": v for k, v in collection.compute().items()})
+            collection.reset()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_metrics("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_metrics("val")
+        with torch.no_grad():
+            per_layer = self.topo_loss.per_layer()
+        self.log_dict({f"val/topo/{k}": v for k, v in per_layer.items()})
+
+    def on_test_epoch_end(self) -> None:
+        self._log_metrics("test")
+
+    # ---------------------------------------------------------------------------- optimising
+    def configure_optimizers(self) -> dict[str, Any]:
+        groups: dict[float, list[nn.Parameter]] = {}
+        prefixes = dict(self.hparams.layer_lr or {})
+        for name, param in self.named_parameters():
+            if not param.requires_grad:
+                continue
+            matches = [p for p in prefixes if name.startswith(p)]
+            scale = prefixes[max(matches, key=len)] if matches else 1.0
+            groups.setdefault(scale, []).append(param)
+        names = [name for name, _ in self.named_parameters()]
+        unused = [p for p in prefixes if not any(name.startswith(p) for name in names)]
+        if unused:
+            raise ValueError(f"layer_lr: no parameter starts with {unused}")
+        base_lr = float((self.hparams.optimizer or {}).get("lr", 0.1))
+        param_groups = [
+            {"params": params, "lr": base_lr * scale} for scale, params in groups.items()
+        ]
+        optimizer = build_optimizer(self.hparams.optimizer, param_groups)
+        scheduler = build_scheduler(
+            self.hparams.scheduler, optimizer, max(1, int(self.trainer.estimated_stepping_batches))
+        )
+        if scheduler is None:
+            return {"optimizer": optimizer}
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def to_zoo_model(self, metrics: dict[str, Any] | None = None) -> TopoAudioModel:
+        """The trained :class:`TopoAudioModel` (shared weights), with ``metrics`` recorded."""
+        if metrics:
+            self.model.config["metrics"] = dict(metrics)
+            self.model._hub_mixin_config = self.model.config
+        return self.model
+
+
+def _task_metrics(head: dict[str, Any]) -> dict[str, nn.Module]:
+    n = head["num_classes"]
+    if head["type"] == "multilabel":
+        return {"map": MultilabelAveragePrecision(num_labels=n, average="macro")}
+    metrics = {"top1": MulticlassAccuracy(n, top_k=1, average="micro", ignore_index=IGNORE_INDEX)}
+    if n >= 5:
+        metrics["top5"] = MulticlassAccuracy(n, top_k=5, average="micro", ignore_index=IGNORE_INDEX)
+    return metrics
+
+
+def _task_loss(logits: torch.Tensor, target: torch.Tensor, head_type: str) -> torch.Tensor:
+    if head_type == "multilabel":
+        return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+    valid = target != IGNORE_INDEX
+    if not bool(valid.any()):
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)

@@ -1,0 +1,31 @@
+"""The model zoo: ``TopoAudioModel``, the offline registry, Hub loading and publishing."""
+
+from .config import normalize_config
+from .hub import ModelNotAvailableError, fetch_model_files
+from .model import TopoAudioModel
+from .registry import (
+    ModelEntry,
+    checkpoints_root,
+    create_model,
+    from_pretrained,
+    get_entry,
+    list_models,
+    register_model,
+)
+from .weights import WeightsError, load_weights_strict
+
+__all__ = [
+    "ModelEntry",
+    "ModelNotAvailableError",
+    "TopoAudioModel",
+    "WeightsError",
+    "checkpoints_root",
+    "create_model",
+    "fetch_model_files",
+    "from_pretrained",
+    "get_entry",
+    "list_models",
+    "load_weights_strict",
+    "normalize_config",
+    "register_model",
+]

@@ -1,0 +1,110 @@
+"""Fetching a model's files from a local folder or the Hugging Face Hub (cache, revision,
+offline mode)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from huggingface_hub import constants, hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelNotAvailableError", "fetch_model_files"]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+class ModelNotAvailableError(FileNotFoundError):
+    """A model's files are neither in the given folder nor reachable/cached on the Hub."""
+
+
+def _check_folder(folder: Path, label: str) -> Path:
+    missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise ModelNotAvailableError(
+            f"{label}: the folder {folder} lacks {', '.join(missing)} (a zoo model folder holds "
+            f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by save_pretrained / "
+            "`topoaudio-zoo export`)"
+        )
+    return folder
+
+
+def fetch_model_files(
+    source: str | os.PathLike,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    token: str | bool | None = None,
+    label: str | None = None,
+) -> Path:
+    """Return a local folder holding ``config.json`` and ``model.safetensors``.
+
+    Args:
+        source: a local folder, or a Hub repository id ``org/name``.
+        revision: branch, tag or commit of the Hub repository (``None``: ``main``).
+        cache_dir: Hub cache folder (default: ``HF_HUB_CACHE`` / ``~/.cache/huggingface/hub``).
+        local_files_only: never touch the network; use the cache only (also implied by
+            ``HF_HUB_OFFLINE=1``).
+        force_download: download again even if cached.
+        token: Hub token (default: the usual places — ``HF_TOKEN``, ``hf auth login``).
+        label: how to name the model in error messages (e.g. its registry name).
+
+    Raises:
+        ModelNotAvailableError: with what was looked for and how to fix it.
+    """
+    label = label or str(source)
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        return _check_folder(folder, label)
+    repo_id = str(source)
+    where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
+    paths = []
+    try:
+        for filename in (CONFIG_FILE, WEIGHTS_FILE):
+            paths.append(
+                hf_hub_download(
+                    repo_id,
+                    filename,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    local_files_only=local_files_only,
+                    force_download=force_download,
+                    token=token,
+                )
+            )
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
+        cache = Path(cache_dir or constants.HF_HUB_CACHE)
+        raise ModelNotAvailableError(
+            f"{label}: {where} is not in the local cache ({cache}) and it cannot be downloaded "
+            f"now (offline mode, local_files_only=True, or no connection). To fix: run once with "
+            f"network access (e.g. topoaudio_zoo.from_pretrained({label!r})), pass the cache_dir "
+            "that holds it, or pass a local folder with config.json and model.safetensors."
+        ) from err
+    except RepositoryNotFoundError as err:
+        raise ModelNotAvailableError(
+            f"{label}: no repository {repo_id!r} on {constants.ENDPOINT} (or it is private: "
+            "log in with `hf auth login` or pass token=...)"
+        ) from err
+    except RevisionNotFoundError as err:
+        raise ModelNotAvailableError(
+            f"{label}: the repository {repo_id!r} has no revision {revision!r}"
+        ) from err
+    except EntryNotFoundError as err:
+        raise ModelNotAvailableError(
+            f"{label}: {where} has no {filename}; it is not a topoaudio-zoo model repository"
+        ) from err
+    except HfHubHTTPError as err:
+        raise ModelNotAvailableError(f"{label}: downloading from {where} failed: {err}") from err
+    folders = {Path(path).parent for path in paths}
+    if len(folders) != 1:
+        raise ModelNotAvailableError(f"{label}: config and weights came from different snapshots")
+    return folders.pop()

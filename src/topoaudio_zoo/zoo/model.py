@@ -1,0 +1,241 @@
+"""``TopoAudioModel``: cochleagram + backbone + heads, with its configuration, as a Hub model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from huggingface_hub import ModelCard, PyTorchModelHubMixin
+from torch import nn
+
+from ..audio import AudioError, load_audio, prepare_waveform
+from ..backbones import Backbone, create_backbone
+from ..cochleagram import Cochleagram
+from ..topography import TopographicLoss
+from .card import model_card_text
+from .config import normalize_config
+from .hub import CONFIG_FILE, WEIGHTS_FILE, fetch_model_files
+from .weights import load_weights_strict
+
+__all__ = ["AudioInput", "TopoAudioModel"]
+
+AudioInput = str | os.PathLike | torch.Tensor | np.ndarray | Sequence[str | os.PathLike]
+
+
+class TopoAudioModel(
+    nn.Module,
+    PyTorchModelHubMixin,
+    library_name="topoaudio-zoo",
+    repo_url="https://github.com/topoaudio-zoo/topoaudio-zoo",
+    paper_url="https://arxiv.org/abs/2509.24039",
+    license="mit",
+    tags=["audio", "auditory-models", "topography", "cochleagram", "neuroscience"],
+):
+    """A complete auditory model: waveform → cochleagram → backbone → logits per task.
+
+    Args:
+        config: the model configuration (see :func:`topoaudio_zoo.zoo.config.normalize_config`);
+            it is validated, completed, stored as ``self.config`` and saved as ``config.json``.
+
+    The forward pass takes waveforms ``(batch, clip_samples)`` at ``sample_rate`` Hz, already
+    prepared (mono, demeaned, RMS ``rms``: see :meth:`preprocess`), and returns
+    ``{task: logits (batch, n_classes)}``.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.config = normalize_config(config)
+        self._hub_mixin_config = self.config
+        coch = self.config["cochleagram"]
+        self.cochleagram = Cochleagram(coch["preset"], mode=coch["mode"], **coch["overrides"])
+        heads = {task: head["num_classes"] for task, head in self.config["heads"].items()}
+        self.backbone: Backbone = create_backbone(
+            self.config["architecture"], heads=heads, **self.config["architecture_kwargs"]
+        )
+
+    @property
+    def sample_rate(self) -> int:
+        """Input rate in Hz."""
+        return self.config["sample_rate"]
+
+    @property
+    def clip_samples(self) -> int:
+        """Input length in samples."""
+        return self.config["clip_samples"]
+
+    @property
+    def label_names(self) -> dict[str, list[str]]:
+        """Class names per task (index order); numbers as strings where none were recorded."""
+        return {
+            task: head["labels"] or [str(i) for i in range(head["num_classes"])]
+            for task, head in self.config["heads"].items()
+        }
+
+    def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(batch, clip_samples)`` waveforms → ``{task: logits (batch, n_classes)}``."""
+        return self.forward_cochleagram(self.cochleagram(waveform))
+
+    def forward_cochleagram(self, cochleagram: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``(batch, channels, frames)`` cochleagrams → ``{task: logits}``."""
+        out = self.backbone(cochleagram)
+        if not isinstance(out, dict):
+            raise ValueError("this model has no heads: use embed() for features")
+        return out
+
+    def embed(self, waveform: torch.Tensor) -> torch.Tensor:
+        """Pooled features before the heads, ``(batch, num_features)``."""
+        return self.backbone.forward_features(self.cochleagram(waveform))
+
+    def topographic_loss(self, tau: float | None = None) -> TopographicLoss:
+        """The TopoLoss of this model's configuration (``tau`` overrides the recorded τ)."""
+        topo = self.config["topography"]
+        return TopographicLoss(
+            self.backbone,
+            tau=topo["tau"] if tau is None else tau,
+            factor=tuple(topo["factor"]),
+            layers=topo["layers"],
+        )
+
+    def preprocess(
+        self, waveform: torch.Tensor | np.ndarray, sr: int, offset: int | str = "center"
+    ) -> torch.Tensor:
+        """Make any waveform a model input: mono, resampled, cropped/padded, RMS-normalised.
+
+        Args:
+            waveform: ``(time,)``, ``(channels, time)`` (one sound) or a list of those.
+            sr: its rate in Hz (resampled to ``sample_rate``; never ignored).
+            offset: where to crop or pad (see :func:`topoaudio_zoo.audio.crop_or_pad`).
+
+        Returns:
+            ``(1, clip_samples)`` float32.
+        """
+        if isinstance(waveform, np.ndarray):
+            waveform = torch.from_numpy(np.ascontiguousarray(waveform))
+        clip = prepare_waveform(
+            waveform,
+            sr,
+            self.sample_rate,
+            self.clip_samples,
+            rms=self.config["rms"],
+            offset=offset,
+        )
+        return clip.unsqueeze(0)
+
+    def _batch_from(self, audio: AudioInput, sr: int | None) -> tuple[torch.Tensor, list[str]]:
+        if isinstance(audio, str | os.PathLike):
+            audio = [audio]
+        if isinstance(audio, np.ndarray):
+            audio = torch.from_numpy(np.ascontiguousarray(audio))
+        if torch.is_tensor(audio):
+            if audio.ndim not in (1, 2):
+                raise AudioError(f"audio: expected (time,) or (batch, time), got {audio.shape}")
+            rate = self.sample_rate if sr is None else sr
+            sounds = audio.reshape(1, -1) if audio.ndim == 1 else audio
+            clips = [self.preprocess(sound, rate) for sound in sounds]
+            return torch.cat(clips), [f"sound{i}" for i in range(len(clips))]
+        clips, names = [], []
+        for path in audio:
+            waveform, rate = load_audio(path)
+            clips.append(self.preprocess(waveform, rate))
+            names.append(str(path))
+        return torch.cat(clips), names
+
+    @torch.no_grad()
+    def predict(
+        self, audio: AudioInput, sr: int | None = None, top_k: int = 5
+    ) -> list[dict[str, Any]]:
+        """Labelled predictions for sounds.
+
+        Args:
+            audio: a file path, a list of paths, or waveforms ``(time,)``/``(batch, time)``
+                at ``sr`` Hz (default: the model's rate).
+            sr: rate of waveform input in Hz.
+            top_k: labels kept per head.
+
+        Returns:
+            One dict per sound: ``{"sound": name, task: [(label, probability), ...]}``, sorted
+            by probability (softmax for multi-class heads, sigmoid for multi-label heads).
+        """
+        batch, names = self._batch_from(audio, sr)
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        logits = self(batch.to(device))
+        self.train(was_training)
+        results = [{"sound": name} for name in names]
+        for task, values in logits.items():
+            multilabel = self.config["heads"][task]["type"] == "multilabel"
+            probs = values.float().sigmoid() if multilabel else values.float().softmax(-1)
+            k = min(top_k, probs.shape[-1])
+            top = probs.topk(k, dim=-1)
+            labels = self.label_names[task]
+            rows = zip(top.values.tolist(), top.indices.tolist(), strict=True)
+            for row, (p, i) in enumerate(rows):
+                results[row][task] = [(labels[j], prob) for j, prob in zip(i, p, strict=True)]
+        return results
+
+    def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
+        """The README.md written next to the weights: architecture, τ, data, metrics, limits."""
+        return ModelCard(model_card_text(self.config, self.num_parameters()))
+
+    def num_parameters(self) -> int:
+        """Trainable and frozen parameters of the backbone and heads."""
+        return sum(p.numel() for p in self.parameters())
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        pretrained_model_name_or_path: str | os.PathLike,
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool = False,
+        force_download: bool = False,
+        token: str | bool | None = None,
+        map_location: str | torch.device = "cpu",
+        label: str | None = None,
+        **unused: Any,
+    ) -> TopoAudioModel:
+        """Load a model from a local folder or a Hub repository (strict, safetensors only).
+
+        See :func:`topoaudio_zoo.from_pretrained` for registry names and ``hf-hub:`` ids.
+        """
+        if unused:
+            raise ValueError(f"from_pretrained: unexpected argument(s) {sorted(unused)}")
+        folder = fetch_model_files(
+            pretrained_model_name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            force_download=force_download,
+            token=token,
+            label=label,
+        )
+        return cls.from_folder(folder, map_location=map_location, label=label)
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: str | os.PathLike,
+        map_location: str | torch.device = "cpu",
+        label: str | None = None,
+    ) -> TopoAudioModel:
+        """Build from ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
+        import json
+
+        folder = Path(folder)
+        label = label or str(folder)
+        try:
+            config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as err:
+            raise ValueError(f"{label}: cannot read {folder / CONFIG_FILE} ({err})") from err
+        try:
+            model = cls(config)
+        except ValueError as err:
+            raise ValueError(f"{label}: {folder / CONFIG_FILE}: {err}") from err
+        load_weights_strict(model, folder / WEIGHTS_FILE, source=label)
+        return model.to(map_location).eval()

@@ -1,0 +1,244 @@
+"""The static model registry (works offline) and the zoo's entry points.
+
+A registry entry is data: the model's configuration (architecture, heads, topography, front end)
+plus where its weights live — a folder of the repository's ``checkpoints/`` (used first, no
+network: the embedded default) and/or a Hub repository id with a pinned revision.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..backbones import list_architectures
+from .config import TOP_LEVEL_KEYS
+from .hub import CONFIG_FILE, WEIGHTS_FILE
+from .model import TopoAudioModel
+
+__all__ = [
+    "ModelEntry",
+    "checkpoints_root",
+    "create_model",
+    "from_pretrained",
+    "get_entry",
+    "list_models",
+    "register_model",
+]
+
+_REGISTRY: dict[str, ModelEntry] = {}
+WSN_HEADS = {
+    "word": {"num_classes": 794, "type": "multiclass"},
+    "speaker": {"num_classes": 433, "type": "multiclass"},
+    "background": {"num_classes": 517, "type": "multilabel"},
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One named model of the zoo.
+
+    Attributes:
+        name: registry name, e.g. ``"topoaudio-cochresnet18w32-tau25"``.
+        config: the model configuration (as in ``config.json``) used to build it untrained.
+        local_dir: folder under the checkpoints root holding ``config.json`` and
+            ``model.safetensors``; used first, with no network.
+        hub_repo: Hugging Face Hub repository id, or ``None`` if not published.
+        revision: pinned revision (commit) of ``hub_repo``.
+        description: one line for listings.
+    """
+
+    name: str
+    config: dict[str, Any]
+    local_dir: str | None = None
+    hub_repo: str | None = None
+    revision: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def local_path(self) -> Path | None:
+        """The shipped folder, if it exists on this installation."""
+        if self.local_dir is None:
+            return None
+        path = checkpoints_root() / self.local_dir
+        return path if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file() else None
+
+    @property
+    def has_weights(self) -> bool:
+        """Weights are shipped here or published on the Hub."""
+        return self.local_path() is not None or self.hub_repo is not None
+
+
+def checkpoints_root() -> Path:
+    """Where shipped weights live: ``$TOPOAUDIO_ZOO_CHECKPOINTS`` or the repository's
+    ``checkpoints/`` folder."""
+    override = os.environ.get("TOPOAUDIO_ZOO_CHECKPOINTS")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "checkpoints"
+
+
+def register_model(entry: ModelEntry, overwrite: bool = False) -> ModelEntry:
+    """Add an entry to the registry (``overwrite`` to replace one of the same name)."""
+    if entry.name in _REGISTRY and not overwrite:
+        raise ValueError(f"model {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def _suggest(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.4)
+    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The registry entry of ``name``; unknown names suggest the closest ones."""
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"unknown model {name!r}.{_suggest(name, sorted(_REGISTRY))} "
+            "See topoaudio_zoo.list_models() (or list_architectures() for bare architectures)."
+        )
+    return _REGISTRY[name]
+
+
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Registered model names matching a shell-style ``pattern``, sorted.
+
+    Args:
+        pattern: e.g. ``"topoaudio-*"`` or ``"*cochresnet18*"``.
+        pretrained: only models with weights (shipped here or on the Hub).
+    """
+    return sorted(
+        name
+        for name, entry in _REGISTRY.items()
+        if fnmatch.fnmatch(name, pattern) and (entry.has_weights or not pretrained)
+    )
+
+
+def _split_hub_id(source: str, revision: str | None) -> tuple[str, str | None]:
+    repo = source[len("hf-hub:") :]
+    if "@" in repo:
+        repo, pinned = repo.split("@", 1)
+        if revision is not None and revision != pinned:
+            raise ValueError(f"revision: {revision!r} conflicts with {source!r}")
+        revision = pinned
+    if repo.count("/") != 1:
+        raise ValueError(f"{source!r}: expected hf-hub:org/name[@revision]")
+    return repo, revision
+
+
+def from_pretrained(
+    name_or_path: str | os.PathLike,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    token: str | bool | None = None,
+    map_location: str | torch.device = "cpu",
+) -> TopoAudioModel:
+    """Load a pretrained model, strictly, from safetensors only.
+
+    Args:
+        name_or_path: a registry name (``list_models(pretrained=True)``), ``hf-hub:org/repo``
+            or ``hf-hub:org/repo@revision``, or a local folder (``local-dir:`` prefix optional)
+            with ``config.json`` and ``model.safetensors``.
+        revision: Hub branch, tag or commit (overrides a registry entry's pinned revision).
+        cache_dir: Hub cache folder.
+        local_files_only: use the cache only, never the network.
+        force_download: download again even if cached.
+        token: Hub token (default: the usual places).
+        map_location: device for the weights.
+
+    Returns:
+        The model in ``eval()`` mode.
+    """
+    source = str(name_or_path)
+    fetch = dict(
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        force_download=force_download,
+        token=token,
+        map_location=map_location,
+    )
+    if source.startswith("hf-hub:"):
+        repo, revision = _split_hub_id(source, revision)
+        return TopoAudioModel.from_pretrained(repo, revision=revision, label=source, **fetch)
+    if source.startswith("local-dir:"):
+        source = source[len("local-dir:") :]
+    if Path(source).expanduser().is_dir():
+        return TopoAudioModel.from_folder(Path(source).expanduser(), map_location, label=source)
+    entry = get_entry(source)
+    local = entry.local_path()
+    if local is not None and revision is None and not force_download:
+        return TopoAudioModel.from_folder(local, map_location, label=entry.name)
+    if entry.hub_repo is None:
+        raise ValueError(
+            f"{entry.name!r} has no pretrained weights here (not shipped in "
+            f"{checkpoints_root()}, not published on the Hub); create_model({entry.name!r}) "
+            "builds it untrained, e.g. to train it with the configs/ recipes."
+        )
+    return TopoAudioModel.from_pretrained(
+        entry.hub_repo, revision=revision or entry.revision, label=entry.name, **fetch
+    )
+
+
+def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> TopoAudioModel:
+    """Build a model by registry name or architecture name (timm-style).
+
+    Args:
+        name: a registry name (``list_models()``) or an architecture (``list_architectures()``).
+        pretrained: load the registry entry's weights (see :func:`from_pretrained`).
+        **kwargs: without ``pretrained``, configuration overrides: any ``config.json`` key
+            (``heads``, ``cochleagram``, ``topography``, ...); other keywords go to the
+            architecture (``width=32``). With ``pretrained``, passed to :func:`from_pretrained`.
+
+    Examples:
+        ``create_model("cochresnet18", heads={"word": 35}, width=32)``;
+        ``create_model("topoaudio-cochresnet18w32-tau25", pretrained=True)``.
+    """
+    if pretrained:
+        return from_pretrained(name, **kwargs)
+    if name in _REGISTRY:
+        config = json.loads(json.dumps(_REGISTRY[name].config))
+    elif name in list_architectures():
+        config = {"architecture": name, "heads": {}}
+    else:
+        known = sorted(_REGISTRY) + list_architectures()
+        raise ValueError(f"unknown model or architecture {name!r}.{_suggest(name, known)}")
+    for key, value in kwargs.items():
+        if key in TOP_LEVEL_KEYS:
+            config[key] = value
+        else:
+            config.setdefault("architecture_kwargs", {})[key] = value
+    return TopoAudioModel(config)
+
+
+def _register_paper_models() -> None:
+    """The paper's configurations (no public weights): build them untrained to train them."""
+    paper_data = "Word-Speaker-Noise (not public): speech words mixed with AudioSet backgrounds"
+    for arch, label in (("cochresnet50", "cochresnet50"), ("ast_coch", "ast")):
+        for tau in (0, 5, 25, 50, 100):
+            name = f"baseline-{label}" if tau == 0 else f"topoaudio-{label}-tau{tau}"
+            register_model(
+                ModelEntry(
+                    name=name,
+                    config={
+                        "name": name,
+                        "architecture": arch,
+                        "heads": WSN_HEADS,
+                        "topography": {"tau": float(tau), "factor": 4.0},
+                        "training_data": {"description": paper_data},
+                    },
+                    description=f"TopoAudio paper configuration, {arch}, τ={tau} (untrained)",
+                    tags=("paper",),
+                )
+            )
+
+
+_register_paper_models()

@@ -1,0 +1,67 @@
+"""Strict, safetensors-only weight loading with errors that say what is wrong and how to fix it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from torch import nn
+
+__all__ = ["WeightsError", "load_weights_strict"]
+
+
+class WeightsError(ValueError):
+    """Weights that cannot be loaded into a model: corrupt file, missing/unexpected keys, shapes."""
+
+
+def _listing(keys: list[str], limit: int = 8) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f", … ({len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str = "") -> nn.Module:
+    """Load ``model.safetensors`` into ``model``; every key must match in name and shape.
+
+    Nothing is unpickled: the file is read with ``safetensors``. Tensors stored in another
+    floating dtype (e.g. float16) are converted to the model's dtype.
+
+    Raises:
+        WeightsError: a corrupted or truncated file, missing or unexpected keys (named), or
+            shape mismatches (named) — the config and the weights do not belong together.
+    """
+    path = Path(path)
+    where = f"{source} ({path})" if source else str(path)
+    try:
+        state = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise WeightsError(
+            f"{where}: not a readable safetensors file ({err}). The file is corrupted or "
+            "incomplete: delete it (or the cached snapshot) and download again, e.g. with "
+            "force_download=True."
+        ) from err
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(
+        f"{key} {tuple(state[key].shape)} vs {tuple(value.shape)}"
+        for key, value in expected.items()
+        if key in state and state[key].shape != value.shape
+    )
+    problems = []
+    if missing:
+        problems.append(f"missing keys: {_listing(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_listing(unexpected)}")
+    if mismatched:
+        problems.append(f"shape mismatches (file vs model): {_listing(mismatched)}")
+    if problems:
+        raise WeightsError(
+            f"{where}: the weights do not match the model built from its config.json — "
+            + "; ".join(problems)
+        )
+    with torch.no_grad():
+        model.load_state_dict(state, strict=True)
+    return model
