@@ -1,4 +1,11 @@
-"""``topoaudio-zoo demo --out DIR``: the project's one-command demonstration (no network)."""
+"""``topoaudio-zoo demo --out DIR``: the project's one-command demonstration (no network).
+
+1. The cochleagram of a synthesised sound (harmonic tones, then amplitude-modulated noise).
+2. Tonotopy: log-spaced pure tones (50 Hz – 8 kHz) played to the embedded default TopoAudio
+   model and its non-topographic baseline (both shipped in ``checkpoints/``); every unit of every
+   topographic layer gets its best frequency; the maps are drawn side by side on the cortical
+   sheets with a log-frequency colour bar, and each map's smoothness is printed.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +14,95 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from ..zoo.registry import DEFAULT_BASELINE, DEFAULT_MODEL
+
     parser = subparsers.add_parser(
         "demo",
-        help="render the demonstration figures into a folder (no network needed)",
-        description=(
-            "Synthesise the project's demonstration sound (harmonic tones, then amplitude-"
-            "modulated noise), save it as a WAV and render its cochleagram as a PNG."
-        ),
+        help="cochleagram and tonotopy figures of the shipped models (no network needed)",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--out", type=Path, default=Path("demo"), help="output folder")
-    parser.add_argument("--mode", default="fast", choices=("fast", "exact"))
+    parser.add_argument("--model", default=None, help=f"TopoAudio model ({DEFAULT_MODEL})")
+    parser.add_argument("--baseline", default=None, help=f"baseline model ({DEFAULT_BASELINE})")
+    parser.add_argument("--tones", type=int, default=48, help="pure tones, 50 Hz to 8 kHz")
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _cochleagram_figure(out: Path) -> list[Path]:
     import soundfile as sf
 
     from ..cochleagram import Cochleagram
     from ..plotting import plot_cochleagram
     from ..stimuli import demo_sound
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    front = Cochleagram(mode=args.mode)
+    front = Cochleagram()
     sound = demo_sound(sr=front.sr, duration=front.config.duration)
-    wav = args.out / "demo_sound.wav"
+    wav = out / "demo_sound.wav"
     sf.write(wav, sound.numpy(), front.sr, subtype="PCM_16")
     png = plot_cochleagram(
         front(sound)[0].numpy(),
         front.cf,
         front.env_sr,
-        args.out / "cochleagram.png",
+        out / "cochleagram.png",
         title="demo sound: harmonic tones, then 8 Hz AM noise (cochleagram_1)",
         frame_offset=front.config.window_size / 2 / front.sr,
     )
-    print(f"wrote {wav}\nwrote {png}")
+    return [wav, png]
+
+
+def _tonotopy_figures(out: Path, names: dict[str, str], n_tones: int) -> list[Path]:
+    from ..analysis.tonotopy import tone_set, tonotopy_maps
+    from ..plotting import plot_best_frequency_maps
+    from ..zoo.registry import from_pretrained
+
+    models = {label: from_pretrained(name) for label, name in names.items()}
+    first = next(iter(models.values()))
+    freqs, tones = tone_set(first, count=n_tones)
+    layers = first.topographic_loss().layer_names
+    maps = {label: tonotopy_maps(m, layers, freqs, tones) for label, m in models.items()}
+    print(f"best-frequency map smoothness ({n_tones} pure tones, 50 Hz – 8 kHz):")
+    print(f"  {'layer':<22}" + "".join(f"{label:>36}" for label in maps))
+    for index, layer in enumerate(layers):
+        row = "".join(f"{maps[label][index].smoothness:>36.3f}" for label in maps)
+        print(f"  {layer:<22}{row}")
+    written = []
+    stages = sorted({layer.split(".")[0] for layer in layers})
+    last_of_stage = [max(i for i, ly in enumerate(layers) if ly.startswith(s)) for s in stages]
+    written.append(
+        plot_best_frequency_maps(
+            {label: [m[i] for i in last_of_stage] for label, m in maps.items()},
+            out / "tonotopy.png",
+            title="Best frequency of every unit on its cortical sheet (last conv of each stage)",
+        )
+    )
+    for stage in stages:
+        rows = [i for i, layer in enumerate(layers) if layer.startswith(stage + ".")]
+        written.append(
+            plot_best_frequency_maps(
+                {label: [m[i] for i in rows] for label, m in maps.items()},
+                out / f"tonotopy_{stage}.png",
+                title=f"Best-frequency maps, {stage}",
+            )
+        )
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..zoo.registry import DEFAULT_BASELINE, DEFAULT_MODEL, get_entry
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = _cochleagram_figure(args.out)
+    model, baseline = args.model or DEFAULT_MODEL, args.baseline or DEFAULT_BASELINE
+    defaults_missing = [
+        name
+        for name, given in ((model, args.model), (baseline, args.baseline))
+        if given is None and get_entry(name).local_path() is None
+    ]
+    if defaults_missing:
+        print(f"tonotopy skipped: no shipped weights for {', '.join(defaults_missing)}")
+    else:
+        labels = {f"TopoAudio {model}": model, f"baseline {baseline}": baseline}
+        written += _tonotopy_figures(args.out, labels, args.tones)
+    print("\n".join(f"wrote {path}" for path in written))
     return 0

@@ -4,6 +4,8 @@ from .config import normalize_config
 from .hub import ModelNotAvailableError, fetch_model_files
 from .model import TopoAudioModel
 from .registry import (
+    DEFAULT_BASELINE,
+    DEFAULT_MODEL,
     ModelEntry,
     checkpoints_root,
     create_model,
@@ -15,6 +17,8 @@ from .registry import (
 from .weights import WeightsError, load_weights_strict
 
 __all__ = [
+    "DEFAULT_BASELINE",
+    "DEFAULT_MODEL",
     "ModelEntry",
     "ModelNotAvailableError",
     "TopoAudioModel",

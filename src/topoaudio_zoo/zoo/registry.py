@@ -23,6 +23,8 @@ from .hub import CONFIG_FILE, WEIGHTS_FILE
 from .model import TopoAudioModel
 
 __all__ = [
+    "DEFAULT_BASELINE",
+    "DEFAULT_MODEL",
     "ModelEntry",
     "checkpoints_root",
     "create_model",
@@ -33,6 +35,8 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, ModelEntry] = {}
+DEFAULT_MODEL = "topoaudio-cochresnet18w32-tau25"
+DEFAULT_BASELINE = "baseline-cochresnet18w32"
 WSN_HEADS = {
     "word": {"num_classes": 794, "type": "multiclass"},
     "speaker": {"num_classes": 433, "type": "multiclass"},
@@ -61,6 +65,13 @@ class ModelEntry:
     revision: str | None = None
     description: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def resolved_config(self) -> dict[str, Any]:
+        """The shipped ``config.json`` when present (heads with labels), else ``config``."""
+        local = self.local_path()
+        if local is not None:
+            return json.loads((local / CONFIG_FILE).read_text(encoding="utf-8"))
+        return json.loads(json.dumps(self.config))
 
     def local_path(self) -> Path | None:
         """The shipped folder, if it exists on this installation."""
@@ -205,7 +216,7 @@ def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> TopoAudi
     if pretrained:
         return from_pretrained(name, **kwargs)
     if name in _REGISTRY:
-        config = json.loads(json.dumps(_REGISTRY[name].config))
+        config = _REGISTRY[name].resolved_config()
     elif name in list_architectures():
         config = {"architecture": name, "heads": {}}
     else:
@@ -241,4 +252,32 @@ def _register_paper_models() -> None:
             )
 
 
+def _register_cpu_models() -> None:
+    """The models trained here on CPU and shipped in ``checkpoints/`` (not on the Hub yet)."""
+    data = (
+        "synthetic Word-Speaker-Noise: espeak-ng words (Speech Commands layout) mixed with "
+        "FluidSynth FluidR3_GM notes (NSynth layout); not the paper's data"
+    )
+    for tau in (0, 5, 25):
+        name = DEFAULT_BASELINE if tau == 0 else f"topoaudio-cochresnet18w32-tau{tau}"
+        kind = "non-topographic baseline" if tau == 0 else f"TopoAudio, τ={tau}"
+        register_model(
+            ModelEntry(
+                name=name,
+                config={
+                    "name": name,
+                    "architecture": "cochresnet18",
+                    "architecture_kwargs": {"width": 32},
+                    "heads": {},
+                    "topography": {"tau": float(tau), "factor": 2.0},
+                    "training_data": {"description": data},
+                },
+                local_dir=name,
+                description=f"CochResNet18 width 32, {kind}; trained on CPU on {data}",
+                tags=("cpu", "shipped"),
+            )
+        )
+
+
 _register_paper_models()
+_register_cpu_models()

@@ -1,0 +1,124 @@
+"""``topoaudio-zoo evaluate MODEL [MODEL ...]``: accuracy and topography of trained models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="accuracy on held-out voices/instruments and smoothness per topographic layer",
+        description=(
+            "Evaluate models on the test split of the Word-Speaker-Noise mixtures built from a "
+            "Speech Commands-format speech corpus and an NSynth-format background corpus (the "
+            "offline corpora of `topoaudio-zoo make-corpus`): top-1 accuracy per task on "
+            "held-out voices and instruments, and the smoothness (TDANN) of every topographic "
+            "layer, response-based (pure tones + test clips) and weight-based. With "
+            "--baseline, check every other model against it: smoother at every layer and word "
+            "accuracy within --max-word-drop. See topoaudio_zoo.analysis.evaluation."
+        ),
+    )
+    parser.add_argument("models", nargs="+", help="registry names, hf-hub: ids or folders")
+    parser.add_argument("--speech", type=Path, default=Path("data/speech-commands"))
+    parser.add_argument("--background", type=Path, default=Path("data/nsynth"))
+    parser.add_argument("--seed", type=int, default=0, help="the data seed used in training")
+    parser.add_argument("--speaker-holdout", type=float, default=0.1)
+    parser.add_argument("--cache-dir", default="data/cache")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--num-workers", type=int, default=2)
+    parser.add_argument("--clips", type=int, default=256, help="test clips among the stimuli")
+    parser.add_argument("--baseline", default=None, help="model to compare the others with")
+    parser.add_argument("--max-word-drop", type=float, default=0.03)
+    parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="write the accuracies into each local model folder's config.json and card",
+    )
+    parser.set_defaults(func=run)
+
+
+def _metrics_for_config(result: dict, protocol: str) -> dict:
+    accuracy = result["accuracy"]
+    described = {
+        "word_top1_heldout_voices": "word top-1 on voices held out of training",
+        "word_top1_all": "word top-1 on all test clips",
+        "speaker_top1_all": "speaker top-1 on held-out clips of training speakers",
+        "background_top1_all": "background family top-1 on held-out instruments",
+    }
+    return {
+        key: {"value": accuracy[key], "protocol": f"{text}; {protocol}"}
+        for key, text in described.items()
+        if key in accuracy
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..analysis.evaluation import acceptance, evaluate_model
+    from ..data import WSNDataModule
+    from ..zoo.registry import from_pretrained
+
+    torch.set_grad_enabled(False)
+    models = {name: from_pretrained(name) for name in args.models}
+    first = next(iter(models.values()))
+    datamodule = WSNDataModule(
+        speech=str(args.speech),
+        background=str(args.background),
+        sr=first.sample_rate,
+        clip_samples=first.clip_samples,
+        rms=first.config["rms"],
+        speaker_holdout=args.speaker_holdout,
+        batch_size=args.batch_size,
+        num_workers=args.num_workers,
+        seed=args.seed,
+        cache_dir=args.cache_dir,
+    )
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    protocol = (
+        f"WSN test split of {args.speech} + {args.background} (seed {args.seed}, SNR -10..10 dB, "
+        "2 s at 20 kHz), `topoaudio-zoo evaluate`"
+    )
+    results = {}
+    for name, model in models.items():
+        results[name] = evaluate_model(model, datamodule, n_clips=args.clips)
+        accuracy = results[name]["accuracy"]
+        print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(accuracy.items())))
+        for kind in ("smoothness_response", "smoothness_weight"):
+            values = results[name][kind]
+            print(f"  {kind}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
+        if args.record:
+            _record(name, model, _metrics_for_config(results[name], protocol))
+    report = {"protocol": protocol, "results": results}
+    if args.baseline is not None:
+        verdicts = acceptance(results, args.baseline, args.max_word_drop)
+        report["acceptance"] = {"baseline": args.baseline, "verdicts": verdicts}
+        for name, verdict in verdicts.items():
+            status = "PASS" if verdict["passed"] else "FAIL"
+            print(
+                f"{status} {name} vs {args.baseline}: word accuracy drop "
+                f"{100 * verdict['word_drop']:.2f} points; not smoother at "
+                f"{verdict['not_smoother'] or 'no layer'}"
+            )
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _record(name: str, model, metrics: dict) -> None:
+    from ..zoo.registry import get_entry
+
+    folder = Path(name) if Path(name).is_dir() else get_entry(name).local_path()
+    if folder is None:
+        raise ValueError(f"--record: {name} is not a local model folder")
+    model.config["metrics"] = metrics
+    model._hub_mixin_config = model.config
+    (folder / "config.json").write_text(json.dumps(model.config, indent=2))
+    model.generate_model_card().save(folder / "README.md")
