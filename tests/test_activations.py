@@ -477,6 +477,7 @@ def test_bad_inputs_are_named(resnet, sounds, tmp_path):
         (dict(time_pool="median"), ValueError, "time_pool"),
         (dict(batch_size=0), ValueError, "batch_size"),
         (dict(dtype="float64"), ValueError, "dtype"),
+        (dict(out=tmp_path), ValueError, "is a folder"),
         (dict(model=42), ValueError, "model: expected a TopoAudioModel"),
         (dict(model="no-such-model"), ValueError, "unknown model 'no-such-model'"),
         (

@@ -207,9 +207,9 @@ def extract_activations(
 
     Raises:
         ValueError: an unknown layer (listing the read-out names), a bad ``time_pool``,
-            ``batch_size`` or ``dtype``; :class:`~topoaudio_zoo.audio.AudioError` (a
-            ValueError) naming an unreadable or missing file, a missing or empty folder, or a
-            dataset that does not fit the model.
+            ``batch_size`` or ``dtype``, or ``out`` naming a folder.
+        AudioError: (a ValueError) naming an unreadable or missing file, a missing or empty
+            folder, or a dataset that does not fit the model.
     """
     from .. import __version__
 
@@ -219,6 +219,8 @@ def extract_activations(
         raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype: expected one of {sorted(DTYPES)}, got {dtype!r}")
+    if out is not None and Path(out).is_dir():
+        raise ValueError(f"out: {out} is a folder; give the activation file's name")
     model = _as_model(model)
     paths = _resolve_layers(model, layers)
     source = sound_batches(model, audio, batch_size, sr)
