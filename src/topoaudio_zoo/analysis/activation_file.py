@@ -81,7 +81,7 @@ class LayerLayout:
         return self.sheet_shape[0] * self.sheet_shape[1]
 
 
-@dataclass
+@dataclass(eq=False)
 class Activations:
     """Per-layer activations on cortical sheets; ``acts["layer1"]`` is ``(n_sounds, H, W, ...)``.
 
