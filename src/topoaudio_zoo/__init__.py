@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .analysis import extract_activations, load_activations
 from .backbones import Backbone, create_backbone, list_architectures
 from .cochleagram import Cochleagram, CochleagramConfig
 from .topography import TopographicLoss, sheet_shape
@@ -21,8 +22,10 @@ __all__ = [
     "__version__",
     "create_backbone",
     "create_model",
+    "extract_activations",
     "from_pretrained",
     "list_architectures",
     "list_models",
+    "load_activations",
     "sheet_shape",
 ]

@@ -8,11 +8,11 @@ import numpy as np
 import torch
 
 from ..zoo.model import TopoAudioModel
+from .activations import extract_activations
 
 __all__ = ["unit_responses"]
 
 
-@torch.no_grad()
 def unit_responses(
     model: TopoAudioModel,
     waveforms: torch.Tensor,
@@ -22,25 +22,20 @@ def unit_responses(
     """Each unit's mean output over frequency and time, for every sound.
 
     Args:
-        model: the model (put in eval mode for the call, restored after).
+        model: the model.
         waveforms: prepared model inputs ``(n_sounds, clip_samples)``.
         layers: read-out names or module paths (e.g. the topographic layers
             ``layer1.0.conv1``); a conv layer's units are its output channels.
         batch_size: sounds per forward pass.
 
     Returns:
-        ``{layer: (n_units, n_sounds) float64}``; unit ``i`` is output channel ``i``, which sits
-        at ``(i // W, i % W)`` on the layer's sheet.
+        ``{layer: (n_units, n_sounds) float64}``; unit ``i`` sits at ``(i // W, i % W)`` on the
+        layer's sheet (:func:`~topoaudio_zoo.analysis.extract_activations`, mean-pooled).
     """
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
-    for start in range(0, waveforms.shape[0], batch_size):
-        batch = waveforms[start : start + batch_size].to(device)
-        outputs = model.backbone.forward_intermediates(model.cochleagram(batch), list(layers))
-        for layer, output in outputs.items():
-            pooled = output.flatten(2).mean(-1) if output.ndim > 2 else output
-            chunks[layer].append(pooled.double().cpu().numpy())
-    model.train(was_training)
-    return {layer: np.concatenate(parts).T for layer, parts in chunks.items()}
+    acts = extract_activations(
+        model, waveforms, list(layers), time_pool="mean", batch_size=batch_size, progress=False
+    )
+    return {
+        layer: np.asarray(acts[layer], dtype=np.float64).reshape(len(waveforms), -1).T
+        for layer in layers
+    }

@@ -1,0 +1,510 @@
+"""Activations on cortical sheets: layout, inputs, resampling, streaming to disk, CLI, errors."""
+
+from __future__ import annotations
+
+import json
+import struct
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torch.nn.functional as F
+from topoloss.cortical_sheet.output import get_cortical_sheet_conv
+from torch.utils.data import Dataset
+
+from topoaudio_zoo import create_model
+from topoaudio_zoo.analysis import audio_files, extract_activations, load_activations
+from topoaudio_zoo.analysis.activation_file import ActivationFileWriter, LayerLayout
+from topoaudio_zoo.audio import AudioError
+from topoaudio_zoo.cli import main
+from topoaudio_zoo.data import AudioFolderDataModule
+from topoaudio_zoo.topography import unit_positions
+
+SR = 20000
+CLIP = 4000  # 0.2 s: a 211 × 30 cochleagram
+FRONT_END = {"overrides": {"signal_size": CLIP}}
+N_SOUNDS = 5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors on shared cores: one intra-op thread avoids oversubscription stalls."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def resnet():
+    """cochresnet18, width 6: sheets 2×3 (conv1, layer1), 3×4 (layer2), 6×8 (avgpool)."""
+    torch.manual_seed(0)
+    model = create_model("cochresnet18", width=6, heads={"word": 5}, cochleagram=FRONT_END)
+    # Non-trivial batch-norm statistics, so that eval and train mode differ.
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def ast():
+    """A two-block AST: 13 patches + CLS = 14 tokens of 12 features (sheet 3×4)."""
+    torch.manual_seed(0)
+    return create_model(
+        "ast_coch",
+        heads={"word": 6},
+        cochleagram=FRONT_END,
+        input_size=[211, 30],
+        depth=2,
+        embed_dim=12,
+        num_heads=2,
+    ).eval()
+
+
+def _sound(index: int, sr: int = SR, seconds: float = CLIP / SR) -> np.ndarray:
+    """A band-limited (< 6 kHz) amplitude-modulated harmonic complex, float32."""
+    t = np.arange(round(sr * seconds)) / sr
+    f0 = 150.0 + 40.0 * index
+    harmonics = range(1, int(6000 // f0) + 1)
+    x = sum(np.sin(2 * np.pi * f0 * k * t + k * (index + 1)) / k for k in harmonics)
+    ramp = np.clip(np.minimum(t, t[-1] - t) / 0.01, 0, 1)  # 10-ms fades at both ends
+    return (x * ramp * (1 + 0.5 * np.sin(2 * np.pi * (5 + index) * t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def sounds() -> torch.Tensor:
+    return torch.from_numpy(np.stack([_sound(i) for i in range(N_SOUNDS)]))
+
+
+def _cochleagrams(model, waveforms: torch.Tensor) -> torch.Tensor:
+    """``(n, 1, freq, time)`` model inputs of raw waveforms, prepared sound by sound."""
+    with torch.no_grad():
+        clips = torch.cat([model.preprocess(w, SR) for w in waveforms])
+        return model.cochleagram(clips).unsqueeze(1)
+
+
+def _resnet_plain_forward(model, waveforms: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The read-outs computed by calling the ResNet's modules by hand (no hooks), eval mode."""
+    b = model.backbone
+    with torch.no_grad():
+        stem = b.relu(b.bn1(b.conv1(_cochleagrams(model, waveforms))))
+        layer1 = b.layer1(b.maxpool(stem))
+        layer2_0 = b.layer2[0](layer1)
+        layer2 = b.layer2[1](layer2_0)
+        avgpool = b.avgpool(b.layer4(b.layer3(layer2)))
+    return {
+        "conv1_relu1": stem,
+        "layer1": layer1,
+        "layer2.0": layer2_0,
+        "layer2": layer2,
+        "avgpool": avgpool,
+    }
+
+
+# ------------------------------------------------------------------------------------ layout
+
+
+def test_units_sit_where_the_topographic_loss_puts_their_weights(resnet, sounds):
+    """Unit (r, c) of conv1's activation sheet is the response of the kernel that the
+    reference ``topoloss`` package places at (r, c) of conv1's weight sheet."""
+    acts = extract_activations(resnet, sounds, ["conv1"], time_pool=None, progress=False)
+    weight_sheet = get_cortical_sheet_conv(resnet.backbone.conv1, strict_layer_type=True)
+    assert acts.sheet_shapes["conv1"] == tuple(weight_sheet.shape[:2]) == (2, 3)
+    coch = _cochleagrams(resnet, sounds)
+    for row in range(2):
+        for col in range(3):
+            kernel = weight_sheet[row, col].reshape(1, 1, 7, 7)
+            expected = F.conv2d(coch, kernel.detach(), stride=2, padding=3)[:, 0]
+            np.testing.assert_allclose(acts["conv1"][:, row, col], expected, atol=1e-5)
+
+
+def test_unit_i_is_channel_i_of_a_plain_forward_at_row_i_div_w_col_i_mod_w(resnet, sounds):
+    layers = ["conv1_relu1", "layer1", "layer2.0", "layer2", "avgpool"]
+    plain = _resnet_plain_forward(resnet, sounds)
+    resnet.train()
+    try:
+        pooled = extract_activations(resnet, sounds, layers, batch_size=2, progress=False)
+        peak = extract_activations(resnet, sounds, layers, time_pool="max", progress=False)
+        full = extract_activations(resnet, sounds, layers, time_pool=None, progress=False)
+        assert all(module.training for module in resnet.modules())
+    finally:
+        resnet.eval()
+    expected_sheets = {
+        "conv1_relu1": (2, 3),
+        "layer1": (2, 3),
+        "layer2.0": (3, 4),
+        "layer2": (3, 4),
+        "avgpool": (6, 8),
+    }
+    assert pooled.sheet_shapes == peak.sheet_shapes == full.sheet_shapes == expected_sheets
+    for layer, maps in plain.items():
+        for unit, (row, col) in enumerate(unit_positions(maps.shape[1])):
+            channel = maps[:, unit]
+            np.testing.assert_allclose(full[layer][:, row, col], channel, atol=1e-5)
+            np.testing.assert_allclose(pooled[layer][:, row, col], channel.mean((1, 2)), atol=1e-5)
+            np.testing.assert_allclose(peak[layer][:, row, col], channel.amax((1, 2)), atol=1e-5)
+
+
+def test_resnet_pooled_and_unpooled_shapes_and_axis_names(resnet, sounds):
+    layers = ["conv1_relu1", "layer2", "avgpool", "final"]
+    pooled = extract_activations(resnet, sounds, layers, progress=False)
+    full = extract_activations(resnet, sounds, layers, time_pool=None, progress=False)
+    n = N_SOUNDS
+    # 211 × 30 cochleagram → conv1 (stride 2) 106 × 15 → max-pool 53 × 8 → layer2 27 × 4.
+    assert {layer: pooled[layer].shape for layer in layers} == {
+        "conv1_relu1": (n, 2, 3),
+        "layer2": (n, 3, 4),
+        "avgpool": (n, 6, 8),
+        "final": (n, 1, 5),
+    }
+    assert {layer: full[layer].shape for layer in layers} == {
+        "conv1_relu1": (n, 2, 3, 106, 15),
+        "layer2": (n, 3, 4, 27, 4),
+        "avgpool": (n, 6, 8, 1, 1),
+        "final": (n, 1, 5),
+    }
+    assert full.layouts["layer2"].dims == ("sound", "row", "col", "freq", "time")
+    assert pooled.layouts["layer2"].dims == full.layouts["final"].dims == ("sound", "row", "col")
+    assert pooled.layers == layers and pooled.keys == [f"sound{i}" for i in range(n)]
+    assert pooled.config == resnet.config and pooled.time_pool == "mean"
+    assert full.time_pool is None and full.path is None
+
+
+def test_ast_tokens_on_sheets(ast, sounds):
+    b = ast.backbone
+    with torch.no_grad():
+        tokens = b.patch_embed(_cochleagrams(ast, sounds)).flatten(2).transpose(1, 2)
+        tokens = torch.cat([b.cls_token.expand(len(sounds), -1, -1), tokens], 1) + b.pos_embed
+        block0 = b.blocks[0](tokens)
+        second = b.blocks[1]
+        fc1 = second.mlp.fc1(second.norm2(block0 + second.attn(second.norm1(block0))))
+    layers = ["block0", "blocks.1.mlp.fc1", "final"]
+    pooled = extract_activations(ast, sounds, layers, progress=False)
+    peak = extract_activations(ast, sounds, layers, time_pool="max", progress=False)
+    full = extract_activations(ast, sounds, layers, time_pool=None, progress=False)
+    n = N_SOUNDS
+    assert {layer: full[layer].shape for layer in layers} == {
+        "block0": (n, 3, 4, 14),
+        "blocks.1.mlp.fc1": (n, 6, 8, 14),
+        "final": (n, 2, 3),
+    }
+    assert {layer: pooled[layer].shape for layer in layers} == {
+        "block0": (n, 3, 4),
+        "blocks.1.mlp.fc1": (n, 6, 8),
+        "final": (n, 2, 3),
+    }
+    assert full.layouts["block0"].dims == ("sound", "row", "col", "token")
+    for layer, values in (("block0", block0), ("blocks.1.mlp.fc1", fc1)):
+        for unit, (row, col) in enumerate(unit_positions(values.shape[-1])):
+            feature = values[:, :, unit]
+            np.testing.assert_allclose(full[layer][:, row, col], feature, atol=1e-5)
+            np.testing.assert_allclose(pooled[layer][:, row, col], feature.mean(1), atol=1e-5)
+            np.testing.assert_allclose(peak[layer][:, row, col], feature.amax(1), atol=1e-5)
+
+
+# ------------------------------------------------------------------------------------ inputs
+
+
+class _PreparedSounds(Dataset):
+    """Items ``{"waveform": model input, "key", "targets"}`` like the package's datasets."""
+
+    def __init__(self, model, waveforms: torch.Tensor, keys: list[str], clip: int = CLIP):
+        self.clips = [model.preprocess(w, SR)[0, :clip] for w in waveforms]
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"waveform": self.clips[i], "key": self.keys[i], "targets": {"word": 0}}
+
+
+def _write_folder(root: Path, waveforms: torch.Tensor) -> list[str]:
+    """Class folders a/, b/ of float WAVs at 20 kHz; returns keys (paths relative to root)."""
+    keys = []
+    for i, waveform in enumerate(waveforms):
+        key = f"{'ab'[i % 2]}/sound{i}.wav"
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / key, waveform.numpy(), SR, subtype="FLOAT")
+        keys.append(key)
+    return keys
+
+
+def test_tensor_files_folder_dataset_and_datamodule_agree(resnet, sounds, tmp_path):
+    layers = ["layer1", "avgpool"]
+    keys = _write_folder(tmp_path, sounds)
+    from_tensor = extract_activations(resnet, sounds, layers, progress=False)
+
+    files = [tmp_path / key for key in keys]
+    from_files = extract_activations(resnet, files, layers, batch_size=2, progress=False)
+    assert from_files.keys == [str(path) for path in files]
+
+    from_folder = extract_activations(resnet, tmp_path, layers, batch_size=3, progress=False)
+    assert from_folder.keys == sorted(keys)
+    from_folder.keys = [str(tmp_path / key) for key in from_folder.keys]
+
+    dataset = _PreparedSounds(resnet, sounds, [str(tmp_path / key) for key in keys])
+    from_dataset = extract_activations(resnet, dataset, layers, batch_size=4, progress=False)
+    assert from_dataset.keys == [str(tmp_path / key) for key in keys]
+
+    datamodule = AudioFolderDataModule(
+        str(tmp_path), val_fraction=0.5, clip_samples=CLIP, batch_size=2
+    )
+    from_datamodule = extract_activations(resnet, datamodule, layers, progress=False)
+    assert 0 < from_datamodule.n_sounds < N_SOUNDS
+    from_datamodule.keys = [str(tmp_path / key) for key in from_datamodule.keys]
+
+    for result in (from_files, from_folder, from_dataset, from_datamodule):
+        relative = [Path(key).relative_to(tmp_path).as_posix() for key in result.keys]
+        rows = [keys.index(key) for key in relative]
+        for layer in layers:
+            np.testing.assert_allclose(result[layer], from_tensor[layer][rows], atol=1e-5)
+
+
+def test_folders_are_searched_recursively_skipping_hidden_and_other_files(tmp_path):
+    for name in ("b/2.flac", "a/deep/1.WAV", "0.ogg", ".git/x.wav", "a/.hidden.wav", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    found = [path.relative_to(tmp_path).as_posix() for path in audio_files(tmp_path)]
+    assert found == ["0.ogg", "a/deep/1.WAV", "b/2.flac"]
+
+
+def test_a_16khz_file_is_resampled_to_the_model_rate(resnet, tmp_path):
+    layers = ["conv1_relu1", "layer2"]
+    sf.write(tmp_path / "at16k.wav", _sound(0, sr=16000), 16000, subtype="FLOAT")
+    at_16k = torch.from_numpy(_sound(0, sr=16000))[None]
+    at_20k = torch.from_numpy(_sound(0))[None]
+    options = dict(layers=layers, time_pool=None, progress=False)
+    reference = extract_activations(resnet, at_20k, **options)
+    from_file = extract_activations(resnet, [tmp_path / "at16k.wav"], **options)
+    declared = extract_activations(resnet, at_16k, sr=16000, **options)
+    misdeclared = extract_activations(resnet, at_16k, **options)
+    for layer in layers:
+        norm = np.linalg.norm(reference[layer])
+        assert np.linalg.norm(from_file[layer] - reference[layer]) < 0.05 * norm
+        np.testing.assert_allclose(declared[layer], from_file[layer], atol=1e-6)
+        assert np.linalg.norm(misdeclared[layer] - reference[layer]) > 0.12 * norm
+
+
+# ----------------------------------------------------------------------------------- on disk
+
+
+def test_streaming_to_disk_equals_memory_and_records_everything(resnet, sounds, tmp_path):
+    layers = ["layer2", "avgpool"]
+    out = tmp_path / "deep" / "acts.tacts"
+    in_memory = extract_activations(resnet, sounds, layers, time_pool=None, batch_size=2,
+                                    progress=False)  # fmt: skip
+    on_disk = extract_activations(resnet, sounds, layers, time_pool=None, batch_size=2, out=out,
+                                  progress=False)  # fmt: skip
+    assert on_disk.path == out and sorted(p.name for p in out.parent.iterdir()) == ["acts.tacts"]
+    reopened = load_activations(out)
+    for result in (on_disk, reopened):
+        assert result.layers == layers and result.keys == in_memory.keys
+        assert result.sheet_shapes == {"layer2": (3, 4), "avgpool": (6, 8)}
+        assert result.config == resnet.config and result.time_pool is None
+        assert result.layouts == in_memory.layouts
+        for layer in layers:
+            assert isinstance(result[layer], np.memmap) and not result[layer].flags.writeable
+            np.testing.assert_array_equal(result[layer], in_memory[layer])
+    read = load_activations(out, layers=["avgpool"], mmap=False)
+    assert read.layers == ["avgpool"] and not isinstance(read["avgpool"], np.memmap)
+    np.testing.assert_array_equal(read["avgpool"], in_memory["avgpool"])
+
+    # The documented layout, read without the library's reader.
+    raw = out.read_bytes()
+    magic, version, _, header_offset, header_length = struct.unpack("<8sIIQQ", raw[:32])
+    assert (magic, version) == (b"TOPOACTS", 1)
+    header = json.loads(raw[header_offset : header_offset + header_length])
+    assert header["keys"] == in_memory.keys and header["config"] == resnet.config
+    entry = next(e for e in header["layers"] if e["name"] == "layer2")
+    assert entry["sheet_shape"] == [3, 4] and entry["offset"] % 64 == 0
+    block = np.frombuffer(raw, "<f4", count=np.prod(entry["shape"]), offset=entry["offset"])
+    np.testing.assert_array_equal(block.reshape(entry["shape"]), in_memory["layer2"])
+
+
+def test_float16_files(resnet, sounds, tmp_path):
+    pooled = extract_activations(resnet, sounds, ["layer1"], progress=False)
+    half = extract_activations(
+        resnet, sounds, ["layer1"], out=tmp_path / "h.tacts", dtype="float16", progress=False
+    )
+    assert half["layer1"].dtype == np.float16
+    np.testing.assert_allclose(half["layer1"], pooled["layer1"], rtol=2e-3, atol=1e-4)
+
+
+class _Failing(Dataset):
+    def __len__(self) -> int:
+        return 6
+
+    def __getitem__(self, i: int) -> dict:
+        if i == 4:
+            raise AudioError("/data/broken.wav: unreadable or truncated audio file")
+        return {"waveform": torch.zeros(CLIP), "key": f"s{i}"}
+
+
+def test_a_failed_extraction_leaves_no_file(resnet, tmp_path):
+    out = tmp_path / "acts.tacts"
+    with pytest.raises(AudioError, match=r"broken\.wav"):
+        extract_activations(resnet, _Failing(), ["layer1"], batch_size=2, out=out, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_incomplete_or_foreign_files_fails_clearly(tmp_path):
+    layout = LayerLayout("layer1", "layer1", (2, 3), (2, 3), ("sound", "row", "col"))
+    writer = ActivationFileWriter(tmp_path / "a.tacts", 4, [layout], "float32", None, {}, "0")
+    writer.write("layer1", 0, np.ones((2, 2, 3), np.float32))
+    with pytest.raises(ValueError, match="incomplete"):
+        load_activations(tmp_path / "a.tacts.partial")
+    with pytest.raises(ValueError, match="2 sound identifiers for 4 sounds"):
+        writer.close(["a", "b"])
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "x.npy").write_bytes(b"\x93NUMPY" + bytes(100))
+    with pytest.raises(ValueError, match="not a topoaudio-zoo activation file"):
+        load_activations(tmp_path / "x.npy")
+    with pytest.raises(FileNotFoundError, match=r"missing\.tacts"):
+        load_activations(tmp_path / "missing.tacts")
+
+
+class _Synthetic(Dataset):
+    """Sounds made on demand from their index: the input itself takes no memory."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        generator = torch.Generator().manual_seed(i)
+        waveform = torch.randn(CLIP, generator=generator)
+        return {"waveform": waveform * (0.1 / waveform.std()), "key": f"noise{i}"}
+
+
+def _peak_numpy_bytes(model, n: int, out: Path | None) -> int:
+    tracemalloc.reset_peak()
+    start = tracemalloc.get_traced_memory()[0]
+    result = extract_activations(
+        model, _Synthetic(n), ["conv1_relu1"], time_pool=None, batch_size=8, out=out,
+        progress=False,
+    )  # fmt: skip
+    peak = tracemalloc.get_traced_memory()[1] - start
+    del result
+    return peak
+
+
+def test_streaming_memory_stays_flat_in_the_number_of_sounds(resnet, tmp_path):
+    n = 24
+    row_bytes = 6 * 106 * 15 * 4  # one sound of conv1_relu1 unpooled, float32
+    tracemalloc.start()
+    try:
+        _peak_numpy_bytes(resnet, 8, tmp_path / "warm.tacts")
+        streamed = [_peak_numpy_bytes(resnet, k * n, tmp_path / f"{k}.tacts") for k in (1, 4)]
+        in_memory = [_peak_numpy_bytes(resnet, k * n, None) for k in (1, 4)]
+    finally:
+        tracemalloc.stop()
+    extra = 3 * n * row_bytes
+    # The measurement sees memory that grows with N (the in-memory arrays) ...
+    assert in_memory[1] - in_memory[0] > 0.9 * extra
+    # ... and streaming does not grow with N.
+    assert streamed[1] - streamed[0] < 0.05 * extra
+    assert load_activations(tmp_path / "4.tacts")["conv1_relu1"].shape == (4 * n, 2, 3, 106, 15)
+
+
+# --------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_extract_writes_a_file(resnet, sounds, tmp_path, capsys):
+    folder = tmp_path / "model"
+    resnet.save_pretrained(folder)
+    keys = _write_folder(tmp_path / "audio", sounds[:3])
+    out = tmp_path / "acts.tacts"
+    argv = ["extract", str(folder), str(tmp_path / "audio"), "--layers", "layer1", "avgpool",
+            "--out", str(out), "--time-pool", "max", "--batch-size", "2",
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert f"wrote {out}: 3 sounds" in capsys.readouterr().out
+    written = load_activations(out)
+    expected = extract_activations(resnet, sounds[:3], ["layer1", "avgpool"], time_pool="max",
+                                   progress=False)  # fmt: skip
+    assert written.keys == sorted(keys) and written.time_pool == "max"
+    rows = [keys.index(key) for key in written.keys]
+    for layer in ("layer1", "avgpool"):
+        np.testing.assert_allclose(written[layer], expected[layer][rows], atol=1e-5)
+
+
+def test_cli_extract_reports_bad_layers_and_audio(resnet, tmp_path, capsys):
+    folder = tmp_path / "model"
+    resnet.save_pretrained(folder)
+    (tmp_path / "broken.wav").write_bytes(b"not a wav")
+    out = tmp_path / "acts.tacts"
+    for argv, message in (
+        (["--layers", "layer9"], "conv1_relu1, maxpool1, layer1"),
+        (["--layers", "layer1"], "broken.wav: unreadable"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["extract", str(folder), str(tmp_path / "broken.wav"), "--out", str(out), *argv])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+# -------------------------------------------------------------------------------- bad input
+
+
+def test_bad_inputs_are_named(resnet, sounds, tmp_path):
+    (tmp_path / "broken.wav").write_bytes(b"not a wav")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no sounds here")
+    one = sounds[:1]
+    cases = [
+        (dict(audio=[tmp_path / "broken.wav"]), AudioError, "broken.wav: unreadable"),
+        (dict(audio=[tmp_path / "nope.wav"]), AudioError, "nope.wav: no such audio file"),
+        (dict(audio=tmp_path / "missing"), AudioError, "missing: no such audio file or folder"),
+        (dict(audio=tmp_path / "empty"), AudioError, "empty: no audio files"),
+        (dict(audio=[]), AudioError, "empty"),
+        (dict(audio=torch.zeros(0, CLIP)), AudioError, r"got shape \(0, 4000\)"),
+        (dict(audio=one.clone().fill_(float("nan"))), AudioError, r"audio\[0\]: .*NaN"),
+        (dict(audio=tmp_path / "broken.wav", sr=16000), AudioError, "sr: only for waveform"),
+        (dict(audio=3), AudioError, "got int"),
+        (dict(layers=["layer9"]), ValueError, "conv1_relu1, maxpool1, layer1, layer2"),
+        (dict(layers=[]), ValueError, "one or more"),
+        (dict(layers=["layer1", "layer1"]), ValueError, "more than once"),
+        (dict(time_pool="median"), ValueError, "time_pool"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(dtype="float64"), ValueError, "dtype"),
+        (dict(out=tmp_path), ValueError, "is a folder"),
+        (dict(model=42), ValueError, "model: expected a TopoAudioModel"),
+        (dict(model="no-such-model"), ValueError, "unknown model 'no-such-model'"),
+        (
+            dict(audio=_PreparedSounds(resnet, one, ["a"], clip=CLIP - 1)),
+            AudioError,
+            "clip_samples=4000",
+        ),
+        (
+            dict(audio=AudioFolderDataModule(str(tmp_path), sr=16000, clip_samples=CLIP)),
+            AudioError,
+            "at 16000 Hz, the model takes 20000 Hz",
+        ),
+    ]
+    for overrides, error, message in cases:
+        kwargs = dict(model=resnet, audio=one, layers=["layer1"], progress=False)
+        kwargs.update(overrides)
+        with pytest.raises(error, match=message):
+            extract_activations(**kwargs)
+
+
+def test_hooks_are_removed_and_modes_restored(resnet, sounds):
+    resnet.backbone.layer1.train()
+    try:
+        extract_activations(resnet, sounds[:2], ["layer1", "layer2.0"], progress=False)
+        modes = {name: m.training for name, m in resnet.named_modules()}
+    finally:
+        resnet.eval()
+    assert modes["backbone.layer1"] and modes["backbone.layer1.0.bn1"]
+    assert not modes[""] and not modes["backbone.layer2"]
+    assert all(not m._forward_hooks for m in resnet.modules())
