@@ -10,9 +10,10 @@ from .registry import (
     from_pretrained,
     get_entry,
     list_models,
+    locate_model_files,
     register_model,
 )
-from .weights import WeightsError, load_weights_strict
+from .weights import WeightsError, load_state_dict_strict, load_weights_strict
 
 __all__ = [
     "ModelEntry",
@@ -25,7 +26,9 @@ __all__ = [
     "from_pretrained",
     "get_entry",
     "list_models",
+    "load_state_dict_strict",
     "load_weights_strict",
+    "locate_model_files",
     "normalize_config",
     "register_model",
 ]
