@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules of this package that define subcommands, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES = ("demo", "cochleagram", "corpus")
+SUBCOMMAND_MODULES = ("demo", "cochleagram", "corpus", "zoo")
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
