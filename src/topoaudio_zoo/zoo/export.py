@@ -13,6 +13,7 @@ import json
 import math
 import os
 import pickle
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +64,16 @@ def _read_checkpoint(path: Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
+        found = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(err))
+        reason = found.group(1) if found else str(err).splitlines()[0]
         raise ValueError(
-            f"{path}: refused by torch.load(weights_only=True) — it holds objects other than "
-            f"tensors and plain containers, or it is not a checkpoint ({err})"
+            f"{path}: refused by torch.load(weights_only=True): it holds objects other than "
+            f"tensors and plain containers, or it is not a checkpoint ({reason})"
         ) from err
-    except (OSError, RuntimeError, EOFError) as err:
-        raise ValueError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
+    except Exception as err:  # the unpickler fails on malformed bytes in many ways
+        raise ValueError(
+            f"{path}: not a readable PyTorch checkpoint, truncated or another format ({err})"
+        ) from err
     if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(
         checkpoint
     ):
@@ -135,7 +140,12 @@ def export_checkpoint(
         for key, value in ckpt["state_dict"].items()
         if key.startswith("model.")
     }
-    load_state_dict_strict(module.model, state, f"{path} (state_dict 'model.*')")
+    load_state_dict_strict(
+        module.model,
+        state,
+        f"{path} (state_dict 'model.*')",
+        built_from="the checkpoint's hyper-parameters",
+    )
     model = module.to_zoo_model(metrics).eval()
     if float16:
         model = model.to(torch.float16)

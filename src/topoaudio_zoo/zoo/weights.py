@@ -47,12 +47,21 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str =
 
 
 def load_state_dict_strict(
-    model: nn.Module, state: dict[str, torch.Tensor], where: str
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    where: str,
+    built_from: str = "its config.json",
 ) -> nn.Module:
     """Copy ``state`` into ``model`` after checking every key's name and shape.
 
     Floating tensors of another floating dtype (e.g. float16) are converted to the model's
     dtype; a floating tensor where the model holds an integer one (or the reverse) is refused.
+
+    Args:
+        model: the model built from its configuration.
+        state: the tensors to load.
+        where: names the weights' source in messages.
+        built_from: what the model was built from, for messages.
 
     Raises:
         WeightsError: naming ``where``, the missing and unexpected keys and the shape and dtype
@@ -82,7 +91,7 @@ def load_state_dict_strict(
         problems.append(f"dtype mismatches (file vs model): {_listing(kinds)}")
     if problems:
         raise WeightsError(
-            f"{where}: the weights do not match the model built from its config.json — "
+            f"{where}: the weights do not match the model built from {built_from} — "
             + "; ".join(problems)
         )
     with torch.no_grad():
