@@ -6,8 +6,11 @@ tags) and serves them from a stdlib ``http.server`` in a thread:
 - downloads, as ``hf_hub_download`` asks for them: ``HEAD``/``GET
   /{org}/{name}/resolve/{revision}/{path}`` with ``X-Repo-Commit``, ``ETag`` (the git blob
   SHA-1 of the file) and ``Content-Length``; ``revision`` is a branch, a tag or a full commit
-  SHA; failures are 404s carrying the Hub's ``X-Error-Code`` (``RepoNotFound``,
-  ``RevisionNotFound``, ``EntryNotFound``) so that the client raises its own exceptions;
+  SHA; failures carry the Hub's ``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``,
+  ``EntryNotFound``) so that the client raises its own exceptions. Large-file types
+  (``.safetensors``, ``.bin``, ...: Git LFS on the Hub) are answered like the Hub does, with a
+  302 to a "CDN" (``GET /cdn/{sha256}`` on ``localhost``, another origin, so the client drops
+  the token) carrying ``X-Linked-Etag`` (the SHA-256) and ``X-Linked-Size``; there is no Xet;
 - uploads, as ``create_repo`` + ``create_branch`` + ``upload_folder`` make them:
   ``POST /api/repos/create``, ``POST /api/validate-yaml``,
   ``POST /api/models/{repo}/preupload/{rev}`` (every file ``"regular"``: no LFS, no Xet),
@@ -41,7 +44,10 @@ _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>
 _API_REPO = re.compile(
     r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<op>preupload|commit|branch)/(?P<rev>[^/]+)$"
 )
-_GITATTRIBUTES = b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+_LFS_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt")
+_GITATTRIBUTES = b"".join(
+    b"*%s filter=lfs diff=lfs merge=lfs -text\n" % s.encode() for s in _LFS_SUFFIXES
+)
 
 
 def git_blob_sha1(content: bytes) -> str:
@@ -140,6 +146,18 @@ class FakeHub:
         }
         return self.commit(repo_id, files, branch=branch, message=f"upload {folder.name}")
 
+    def lfs_blob(self, sha256: str) -> bytes | None:
+        """The content of a large file by its SHA-256 (what the CDN serves)."""
+        for repo in self.repos.values():
+            for tree in repo.commits.values():
+                for path, content in tree.items():
+                    if (
+                        path.endswith(_LFS_SUFFIXES)
+                        and hashlib.sha256(content).hexdigest() == sha256
+                    ):
+                        return content
+        return None
+
     def tag(self, repo_id: str, tag: str, revision: str) -> None:
         """Point ``tag`` at the commit ``revision`` resolves to."""
         with self._lock:
@@ -159,6 +177,11 @@ class FakeHub:
             raise RuntimeError("the fake Hub is not running")
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def cdn_url(self) -> str:
+        """The same server under another origin (``localhost``), standing in for the CDN."""
+        return self.url.replace("127.0.0.1", "localhost")
 
     def start(self) -> FakeHub:
         """Serve in a daemon thread; returns ``self``."""
@@ -240,6 +263,12 @@ class _Handler(BaseHTTPRequestHandler):
         path = self._record()
         if path == "/api/agent-harnesses":  # the client's user-agent detection, once a process
             self._json(200, {"standardEnvVars": [], "harnesses": {}})
+        elif path.startswith("/cdn/"):
+            content = self.hub.lfs_blob(path[len("/cdn/") :])
+            if content is None:
+                self._error(404, None, "NoSuchKey")
+            else:
+                self._send(200, content, {"Content-Type": "application/octet-stream"})
         else:
             self._resolve(path)
 
@@ -279,13 +308,31 @@ class _Handler(BaseHTTPRequestHandler):
                 **{"X-Repo-Commit": sha},
             )
             return
+        if not filename.endswith(_LFS_SUFFIXES):
+            self._send(
+                200,
+                content,
+                {
+                    "Content-Type": "application/octet-stream",
+                    "X-Repo-Commit": sha,
+                    "ETag": f'"{git_blob_sha1(content)}"',
+                },
+            )
+            return
+        sha256 = hashlib.sha256(content).hexdigest()
+        pointer = b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (
+            sha256.encode(),
+            len(content),
+        )
         self._send(
-            200,
-            content,
+            302,
+            b"",
             {
-                "Content-Type": "application/octet-stream",
+                "Location": f"{self.hub.cdn_url}/cdn/{sha256}",
                 "X-Repo-Commit": sha,
-                "ETag": f'"{git_blob_sha1(content)}"',
+                "ETag": f'"{git_blob_sha1(pointer)}"',
+                "X-Linked-Etag": f'"{sha256}"',
+                "X-Linked-Size": str(len(content)),
             },
         )
 

@@ -4,6 +4,7 @@ use, errors for corrupt or mismatched files, and ``publish`` / ``download`` uplo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import re
@@ -59,8 +60,8 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 
 def gets(hub: FakeHub) -> list[str]:
-    """File downloads the server saw."""
-    return [r.path for r in hub.requests if r.method == "GET" and "/resolve/" in r.path]
+    """File downloads the server saw (from the repository or the CDN)."""
+    return [r.path for r in hub.requests if r.method == "GET" and not r.path.startswith("/api/")]
 
 
 # ------------------------------------------------------------------------------- downloading
@@ -75,14 +76,24 @@ def test_first_download_fills_the_cache_in_the_hub_layout(hub, tmp_path):
     repo = tmp_path / "hf-cache" / "models--org--tiny"
     assert (repo / "refs" / "main").read_text() == sha
     snapshot = repo / "snapshots" / sha
-    for name in ("config.json", "model.safetensors"):
-        content = (tmp_path / "model" / name).read_bytes()
+    config = (tmp_path / "model" / "config.json").read_bytes()
+    weights = (tmp_path / "model" / "model.safetensors").read_bytes()
+    # Blobs are named by ETag: the git SHA-1 of a regular file, the SHA-256 of an LFS file.
+    for name, content, blob in [
+        ("config.json", config, git_blob_sha1(config)),
+        ("model.safetensors", weights, hashlib.sha256(weights).hexdigest()),
+    ]:
         assert (snapshot / name).is_symlink()
-        assert (snapshot / name).resolve() == (repo / "blobs" / git_blob_sha1(content)).resolve()
-        assert (repo / "blobs" / git_blob_sha1(content)).read_bytes() == content
-    assert sorted(gets(hub)) == [
-        f"/org/tiny/resolve/{sha}/model.safetensors",
+        assert (snapshot / name).resolve() == (repo / "blobs" / blob).resolve()
+        assert (repo / "blobs" / blob).read_bytes() == content
+    assert gets(hub) == [
         "/org/tiny/resolve/main/config.json",
+        f"/cdn/{hashlib.sha256(weights).hexdigest()}",
+    ]
+    heads = [r.path for r in hub.requests if r.method == "HEAD"]
+    assert heads == [
+        "/org/tiny/resolve/main/config.json",
+        f"/org/tiny/resolve/{sha}/model.safetensors",
     ]
 
     again = from_pretrained("hf-hub:org/tiny")
@@ -309,8 +320,12 @@ def test_publish_to_a_branch_of_a_private_repository_with_a_token(hub, tmp_path)
     assert "model.safetensors" in hub.files("org/private", "candidate")
     with pytest.raises(ModelNotAvailableError, match="or it is private"):
         from_pretrained("hf-hub:org/private@candidate")
+    hub.requests.clear()
     loaded = from_pretrained("hf-hub:org/private@candidate", token=TOKEN)
     assert_same_weights(loaded, expected)
+    downloads = [r for r in hub.requests if not r.path.startswith("/api/")]
+    auth = {r.path.split("/")[1]: r.authorization for r in downloads}
+    assert auth == {"org": f"Bearer {TOKEN}", "cdn": None}, "the token never leaves the Hub"
 
 
 def test_publish_refuses_bad_folders_and_reports_a_missing_token(hub, tmp_path, capsys):
