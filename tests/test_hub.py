@@ -260,6 +260,8 @@ def test_pickled_weights_are_never_loaded(hub, tmp_path, monkeypatch):
     hub.create_repo("org/pickled")
     hub.commit("org/pickled", {"config.json": config, "pytorch_model.bin": payload})
     hub.commit("org/pickled", {"model.safetensors": payload}, branch="disguised")
+    hub.create_repo("org/only-pickle")
+    hub.commit("org/only-pickle", {"pytorch_model.bin": payload})
 
     def refuse(*args, **kwargs):
         raise AssertionError("something tried to unpickle")
@@ -271,6 +273,8 @@ def test_pickled_weights_are_never_loaded(hub, tmp_path, monkeypatch):
         from_pretrained("hf-hub:org/pickled")
     with pytest.raises(WeightsError, match="not a readable safetensors file"):
         from_pretrained("hf-hub:org/pickled@disguised")
+    with pytest.raises(ModelNotAvailableError, match="not a topoaudio-zoo model repository"):
+        from_pretrained("hf-hub:org/only-pickle")
     local = tmp_path / "local"
     local.mkdir()
     (local / "config.json").write_bytes(config)
