@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 # Modules of this package that define subcommands, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES = ("demo", "cochleagram", "corpus", "evaluate", "extract")
+SUBCOMMAND_MODULES = ("demo", "cochleagram", "corpus", "evaluate", "extract", "zoo")
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 

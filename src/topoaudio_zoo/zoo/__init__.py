@@ -12,9 +12,10 @@ from .registry import (
     from_pretrained,
     get_entry,
     list_models,
+    locate_model_files,
     register_model,
 )
-from .weights import WeightsError, load_weights_strict
+from .weights import WeightsError, load_state_dict_strict, load_weights_strict
 
 __all__ = [
     "DEFAULT_BASELINE",
@@ -29,7 +30,9 @@ __all__ = [
     "from_pretrained",
     "get_entry",
     "list_models",
+    "load_state_dict_strict",
     "load_weights_strict",
+    "locate_model_files",
     "normalize_config",
     "register_model",
 ]

@@ -10,9 +10,9 @@ __all__ = ["model_card_text"]
 LIMITATIONS = (
     "Intended for research on auditory models: comparing unit tuning and its layout on cortical "
     "sheets with the auditory cortex, and as a starting point for fine-tuning. Not a product "
-    "classifier. The model hears 20 kHz mono clips of fixed length through a fixed cochleagram; "
-    "other rates are resampled and longer sounds are cropped by `preprocess`. Accuracy and "
-    "topography were measured only under the protocols stated below."
+    "classifier. The model hears {rate:g} kHz mono clips of {seconds:g} s through a fixed "
+    "cochleagram; other rates are resampled and longer sounds are cropped by `preprocess`. "
+    "Accuracy and topography were measured only under the protocols stated below."
 )
 
 
@@ -31,7 +31,8 @@ def _metrics_table(metrics: dict[str, Any]) -> str:
 
 
 def model_card_text(config: dict[str, Any], n_parameters: int) -> str:
-    """Markdown model card from a normalised model config."""
+    """Markdown model card from a normalised model config: architecture, input, τ, heads,
+    training data, metrics with their protocol, limitations."""
     topo = config["topography"]
     heads = "\n".join(
         f"- `{task}`: {head['num_classes']} classes ({head['type']})"
@@ -45,6 +46,9 @@ def model_card_text(config: dict[str, Any], n_parameters: int) -> str:
     data = config["training_data"]
     data_text = json.dumps(data, indent=2) if isinstance(data, dict) else str(data)
     name = config["name"] or config["architecture"]
+    limitations = LIMITATIONS.format(
+        rate=config["sample_rate"] / 1000, seconds=config["clip_samples"] / config["sample_rate"]
+    )
     return f"""---
 library_name: topoaudio-zoo
 license: {config["license"].lower()}
@@ -86,5 +90,5 @@ print(model.predict("sound.wav"))
 
 ## Limitations and intended use
 
-{LIMITATIONS}
+{limitations}
 """

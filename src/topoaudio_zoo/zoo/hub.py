@@ -26,13 +26,22 @@ class ModelNotAvailableError(FileNotFoundError):
     """A model's files are neither in the given folder nor reachable/cached on the Hub."""
 
 
+PICKLED_WEIGHTS = ("pytorch_model.bin", "model.pt", "model.pth", "model.ckpt")
+SAFETENSORS_ONLY = (
+    f"the zoo reads weights only from {WEIGHTS_FILE} and never unpickles pytorch_model.bin, "
+    ".pt or .ckpt files; convert a Lightning checkpoint with `topoaudio-zoo export`"
+)
+
+
 def _check_folder(folder: Path, label: str) -> Path:
     missing = [name for name in (CONFIG_FILE, WEIGHTS_FILE) if not (folder / name).is_file()]
     if missing:
+        pickled = [name for name in PICKLED_WEIGHTS if (folder / name).is_file()]
+        hint = f"; it holds {', '.join(pickled)}: {SAFETENSORS_ONLY}" if pickled else ""
         raise ModelNotAvailableError(
             f"{label}: the folder {folder} lacks {', '.join(missing)} (a zoo model folder holds "
             f"{CONFIG_FILE} and {WEIGHTS_FILE}, as written by save_pretrained / "
-            "`topoaudio-zoo export`)"
+            f"`topoaudio-zoo export`){hint}"
         )
     return folder
 
@@ -67,44 +76,55 @@ def fetch_model_files(
         return _check_folder(folder, label)
     repo_id = str(source)
     where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
-    paths = []
+    filename = CONFIG_FILE
     try:
-        for filename in (CONFIG_FILE, WEIGHTS_FILE):
-            paths.append(
-                hf_hub_download(
-                    repo_id,
-                    filename,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    local_files_only=local_files_only,
-                    force_download=force_download,
-                    token=token,
-                )
+        config_path = Path(
+            hf_hub_download(
+                repo_id,
+                CONFIG_FILE,
+                revision=revision,
+                cache_dir=cache_dir,
+                local_files_only=local_files_only,
+                force_download=force_download,
+                token=token,
             )
+        )
+        # The weights of the very commit the config came from, even if the branch moves on.
+        commit = config_path.parent.name
+        filename = WEIGHTS_FILE
+        hf_hub_download(
+            repo_id,
+            WEIGHTS_FILE,
+            revision=commit,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            force_download=force_download,
+            token=token,
+        )
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
         cache = Path(cache_dir or constants.HF_HUB_CACHE)
+        name = f"hf-hub:{repo_id}" if label == repo_id else label
         raise ModelNotAvailableError(
             f"{label}: {where} is not in the local cache ({cache}) and it cannot be downloaded "
-            f"now (offline mode, local_files_only=True, or no connection). To fix: run once with "
-            f"network access (e.g. topoaudio_zoo.from_pretrained({label!r})), pass the cache_dir "
-            "that holds it, or pass a local folder with config.json and model.safetensors."
+            f"now (offline mode, local_files_only=True, or no connection). To fix: download it "
+            f"once with network access (`topoaudio-zoo download {name}` or "
+            f"topoaudio_zoo.from_pretrained({name!r})), pass the cache_dir that holds it, or "
+            "pass a local folder with config.json and model.safetensors."
         ) from err
     except RepositoryNotFoundError as err:
         raise ModelNotAvailableError(
             f"{label}: no repository {repo_id!r} on {constants.ENDPOINT} (or it is private: "
-            "log in with `hf auth login` or pass token=...)"
+            "log in with `hf auth login`, set HF_TOKEN or pass token=...)"
         ) from err
     except RevisionNotFoundError as err:
         raise ModelNotAvailableError(
             f"{label}: the repository {repo_id!r} has no revision {revision!r}"
         ) from err
     except EntryNotFoundError as err:
+        hint = f" ({SAFETENSORS_ONLY})" if filename == WEIGHTS_FILE else ""
         raise ModelNotAvailableError(
-            f"{label}: {where} has no {filename}; it is not a topoaudio-zoo model repository"
+            f"{label}: {where} has no {filename}; it is not a topoaudio-zoo model repository{hint}"
         ) from err
     except HfHubHTTPError as err:
         raise ModelNotAvailableError(f"{label}: downloading from {where} failed: {err}") from err
-    folders = {Path(path).parent for path in paths}
-    if len(folders) != 1:
-        raise ModelNotAvailableError(f"{label}: config and weights came from different snapshots")
-    return folders.pop()
+    return config_path.parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,7 +107,7 @@ class TopoAudioModel(
         """Make any waveform a model input: mono, resampled, cropped/padded, RMS-normalised.
 
         Args:
-            waveform: ``(time,)``, ``(channels, time)`` (one sound) or a list of those.
+            waveform: one sound, ``(time,)`` or ``(channels, time)`` (channels are averaged).
             sr: its rate in Hz (resampled to ``sample_rate``; never ignored).
             offset: where to crop or pad (see :func:`topoaudio_zoo.audio.crop_or_pad`).
 
@@ -137,8 +138,21 @@ class TopoAudioModel(
             sounds = audio.reshape(1, -1) if audio.ndim == 1 else audio
             clips = [self.preprocess(sound, rate) for sound in sounds]
             return torch.cat(clips), [f"sound{i}" for i in range(len(clips))]
+        if sr is not None:
+            raise AudioError(
+                f"sr={sr}: a rate is given only with waveforms; audio files are read at their "
+                "own rate and resampled"
+            )
+        paths = list(audio)
+        if not paths:
+            raise AudioError("audio: an empty list; give a path, a list of paths or waveforms")
         clips, names = [], []
-        for path in audio:
+        for index, path in enumerate(paths):
+            if not isinstance(path, str | os.PathLike):
+                raise AudioError(
+                    f"audio[{index}]: expected a file path, got {type(path).__name__} (waveforms "
+                    "go in one (batch, time) tensor, with sr=...)"
+                )
             waveform, rate = load_audio(path)
             clips.append(self.preprocess(waveform, rate))
             names.append(str(path))
@@ -153,7 +167,8 @@ class TopoAudioModel(
         Args:
             audio: a file path, a list of paths, or waveforms ``(time,)``/``(batch, time)``
                 at ``sr`` Hz (default: the model's rate).
-            sr: rate of waveform input in Hz.
+            sr: rate of waveform input in Hz (resampled to ``sample_rate``); not allowed with
+                files, which carry their own rate.
             top_k: labels kept per head.
 
         Returns:
@@ -181,6 +196,19 @@ class TopoAudioModel(
     def generate_model_card(self, *args: Any, **kwargs: Any) -> ModelCard:
         """The README.md written next to the weights: architecture, τ, data, metrics, limits."""
         return ModelCard(model_card_text(self.config, self.num_parameters()))
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        """Write ``model.safetensors``, ``config.json`` and the model card.
+
+        The config is written here, in its own key order: the mixin's ``sort_keys=True`` would
+        reorder the heads (and so the outputs) on reload. The card is regenerated every time:
+        the mixin writes ``README.md`` only when absent, leaving a stale card behind.
+        """
+        super()._save_pretrained(save_directory)
+        (save_directory / CONFIG_FILE).write_text(
+            json.dumps(self.config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        self.generate_model_card().save(save_directory / "README.md")
 
     def num_parameters(self) -> int:
         """Trainable and frozen parameters of the backbone and heads."""
@@ -225,8 +253,6 @@ class TopoAudioModel(
         label: str | None = None,
     ) -> TopoAudioModel:
         """Build from ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
-        import json
-
         folder = Path(folder)
         label = label or str(folder)
         try:

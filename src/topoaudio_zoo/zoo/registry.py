@@ -19,7 +19,7 @@ import torch
 
 from ..backbones import list_architectures
 from .config import TOP_LEVEL_KEYS
-from .hub import CONFIG_FILE, WEIGHTS_FILE
+from .hub import CONFIG_FILE, WEIGHTS_FILE, fetch_model_files
 from .model import TopoAudioModel
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "from_pretrained",
     "get_entry",
     "list_models",
+    "locate_model_files",
     "register_model",
 ]
 
@@ -111,8 +112,14 @@ def _suggest(name: str, known: list[str]) -> str:
 def get_entry(name: str) -> ModelEntry:
     """The registry entry of ``name``; unknown names suggest the closest ones."""
     if name not in _REGISTRY:
+        hint = (
+            " It is not a local folder either (no such directory); a Hub repository is written "
+            f"hf-hub:{name}."
+            if "/" in name or "\\" in name
+            else ""
+        )
         raise ValueError(
-            f"unknown model {name!r}.{_suggest(name, sorted(_REGISTRY))} "
+            f"unknown model {name!r}.{_suggest(name, sorted(_REGISTRY))}{hint} "
             "See topoaudio_zoo.list_models() (or list_architectures() for bare architectures)."
         )
     return _REGISTRY[name]
@@ -136,12 +143,66 @@ def _split_hub_id(source: str, revision: str | None) -> tuple[str, str | None]:
     repo = source[len("hf-hub:") :]
     if "@" in repo:
         repo, pinned = repo.split("@", 1)
+        if not pinned:
+            raise ValueError(f"{source!r}: empty revision after '@'")
         if revision is not None and revision != pinned:
             raise ValueError(f"revision: {revision!r} conflicts with {source!r}")
         revision = pinned
     if repo.count("/") != 1:
         raise ValueError(f"{source!r}: expected hf-hub:org/name[@revision]")
     return repo, revision
+
+
+def locate_model_files(
+    name_or_path: str | os.PathLike,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    token: str | bool | None = None,
+) -> tuple[Path, str]:
+    """The folder holding a model's ``config.json`` and ``model.safetensors``, and its label.
+
+    Shipped weights and local folders are used in place, with no network; Hub models are
+    found in the cache or downloaded into it (see :func:`from_pretrained` for the arguments).
+
+    Returns:
+        ``(folder, label)``: label names the model in messages (registry name or source).
+
+    Raises:
+        ModelNotAvailableError: files missing, not cached offline, or not on the Hub.
+        ValueError: an unknown registry name (with the closest ones) or a model without
+            weights.
+    """
+    source = str(name_or_path)
+    fetch = dict(
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        force_download=force_download,
+        token=token,
+    )
+    if source.startswith("hf-hub:"):
+        repo, revision = _split_hub_id(source, revision)
+        return fetch_model_files(repo, revision=revision, label=source, **fetch), source
+    if source.startswith("local-dir:"):
+        source = source[len("local-dir:") :]
+    folder = Path(source).expanduser()
+    if folder.is_dir():
+        return fetch_model_files(folder, label=source), source
+    entry = get_entry(source)
+    local = entry.local_path()
+    if local is not None and revision is None and not force_download:
+        return local, entry.name
+    if entry.hub_repo is None:
+        raise ValueError(
+            f"{entry.name!r} has no pretrained weights here (not shipped in "
+            f"{checkpoints_root()}, not published on the Hub); create_model({entry.name!r}) "
+            "builds it untrained, e.g. to train it with the configs/ recipes."
+        )
+    folder = fetch_model_files(
+        entry.hub_repo, revision=revision or entry.revision, label=entry.name, **fetch
+    )
+    return folder, entry.name
 
 
 def from_pretrained(
@@ -169,34 +230,15 @@ def from_pretrained(
     Returns:
         The model in ``eval()`` mode.
     """
-    source = str(name_or_path)
-    fetch = dict(
+    folder, label = locate_model_files(
+        name_or_path,
+        revision=revision,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
         force_download=force_download,
         token=token,
-        map_location=map_location,
     )
-    if source.startswith("hf-hub:"):
-        repo, revision = _split_hub_id(source, revision)
-        return TopoAudioModel.from_pretrained(repo, revision=revision, label=source, **fetch)
-    if source.startswith("local-dir:"):
-        source = source[len("local-dir:") :]
-    if Path(source).expanduser().is_dir():
-        return TopoAudioModel.from_folder(Path(source).expanduser(), map_location, label=source)
-    entry = get_entry(source)
-    local = entry.local_path()
-    if local is not None and revision is None and not force_download:
-        return TopoAudioModel.from_folder(local, map_location, label=entry.name)
-    if entry.hub_repo is None:
-        raise ValueError(
-            f"{entry.name!r} has no pretrained weights here (not shipped in "
-            f"{checkpoints_root()}, not published on the Hub); create_model({entry.name!r}) "
-            "builds it untrained, e.g. to train it with the configs/ recipes."
-        )
-    return TopoAudioModel.from_pretrained(
-        entry.hub_repo, revision=revision or entry.revision, label=entry.name, **fetch
-    )
+    return TopoAudioModel.from_folder(folder, map_location, label=label)
 
 
 def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> TopoAudioModel:

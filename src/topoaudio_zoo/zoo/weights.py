@@ -10,7 +10,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-__all__ = ["WeightsError", "load_weights_strict"]
+__all__ = ["WeightsError", "load_state_dict_strict", "load_weights_strict"]
 
 
 class WeightsError(ValueError):
@@ -30,7 +30,8 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str =
 
     Raises:
         WeightsError: a corrupted or truncated file, missing or unexpected keys (named), or
-            shape mismatches (named) — the config and the weights do not belong together.
+            shape or dtype mismatches (named) — the config and the weights do not belong
+            together.
     """
     path = Path(path)
     where = f"{source} ({path})" if source else str(path)
@@ -42,6 +43,30 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str =
             "incomplete: delete it (or the cached snapshot) and download again, e.g. with "
             "force_download=True."
         ) from err
+    return load_state_dict_strict(model, state, where)
+
+
+def load_state_dict_strict(
+    model: nn.Module,
+    state: dict[str, torch.Tensor],
+    where: str,
+    built_from: str = "its config.json",
+) -> nn.Module:
+    """Copy ``state`` into ``model`` after checking every key's name and shape.
+
+    Floating tensors of another floating dtype (e.g. float16) are converted to the model's
+    dtype; a floating tensor where the model holds an integer one (or the reverse) is refused.
+
+    Args:
+        model: the model built from its configuration.
+        state: the tensors to load.
+        where: names the weights' source in messages.
+        built_from: what the model was built from, for messages.
+
+    Raises:
+        WeightsError: naming ``where``, the missing and unexpected keys and the shape and dtype
+            mismatches.
+    """
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -50,6 +75,11 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str =
         for key, value in expected.items()
         if key in state and state[key].shape != value.shape
     )
+    kinds = sorted(
+        f"{key} {state[key].dtype} vs {value.dtype}"
+        for key, value in expected.items()
+        if key in state and state[key].is_floating_point() != value.is_floating_point()
+    )
     problems = []
     if missing:
         problems.append(f"missing keys: {_listing(missing)}")
@@ -57,9 +87,11 @@ def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str =
         problems.append(f"unexpected keys: {_listing(unexpected)}")
     if mismatched:
         problems.append(f"shape mismatches (file vs model): {_listing(mismatched)}")
+    if kinds:
+        problems.append(f"dtype mismatches (file vs model): {_listing(kinds)}")
     if problems:
         raise WeightsError(
-            f"{where}: the weights do not match the model built from its config.json — "
+            f"{where}: the weights do not match the model built from {built_from} — "
             + "; ".join(problems)
         )
     with torch.no_grad():

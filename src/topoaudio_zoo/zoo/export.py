@@ -1,0 +1,154 @@
+"""Lightning checkpoint → zoo model folder (``model.safetensors`` + ``config.json`` + card).
+
+The checkpoint is read with ``torch.load(weights_only=True)`` (no arbitrary code runs), the
+:class:`~topoaudio_zoo.training.module.TopoAudioModule` is rebuilt from its hyper-parameters
+without touching ``init_from`` (the weights come from the checkpoint, so the model it was
+fine-tuned from need not be reachable), and the trained :class:`TopoAudioModel` is saved.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .model import TopoAudioModel
+from .weights import load_state_dict_strict
+
+__all__ = ["export_checkpoint", "read_metrics"]
+
+
+def _fail(path: Path, message: str) -> None:
+    raise ValueError(f"{path}: {message}")
+
+
+def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
+    """Metrics to record with the weights, from a JSON object.
+
+    Each entry is ``name: number`` or ``name: {"value": number, "protocol": "..."}`` (the
+    protocol says how the number was measured: split, crop, averaging).
+
+    Raises:
+        ValueError: naming the file and the offending entry.
+    """
+    path = Path(path)
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: cannot read the metrics JSON ({err})") from err
+    if not isinstance(metrics, dict):
+        _fail(path, "expected a JSON object {name: value or {value, protocol}}")
+    for name, entry in metrics.items():
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if isinstance(entry, dict) and set(entry) - {"value", "protocol"}:
+            _fail(path, f"{name}: unknown field(s) {sorted(set(entry) - {'value', 'protocol'})}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
+            _fail(path, f"{name}: expected a finite number, got {value!r}")
+    return metrics
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        _fail(path, "no such checkpoint file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(err))
+        reason = found.group(1) if found else str(err).splitlines()[0]
+        raise ValueError(
+            f"{path}: refused by torch.load(weights_only=True): it holds objects other than "
+            f"tensors and plain containers, or it is not a checkpoint ({reason})"
+        ) from err
+    except Exception as err:  # the unpickler fails on malformed bytes in many ways
+        raise ValueError(
+            f"{path}: not a readable PyTorch checkpoint, truncated or another format ({err})"
+        ) from err
+    if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(
+        checkpoint
+    ):
+        _fail(
+            path,
+            "not a Lightning checkpoint of a TopoAudioModule (it needs state_dict and "
+            "hyper_parameters: train with topoaudio-zoo fit or save_hyperparameters())",
+        )
+    return checkpoint
+
+
+def _module_from_hparams(path: Path, hparams: dict[str, Any]) -> Any:
+    from ..training.module import TopoAudioModule
+
+    accepted = set(inspect.signature(TopoAudioModule.__init__).parameters) - {"self"}
+    # LightningCLI adds bookkeeping entries such as ``_instantiator``.
+    hparams = {k: v for k, v in hparams.items() if not k.startswith("_")}
+    unknown = sorted(set(hparams) - accepted)
+    if unknown:
+        _fail(path, f"hyper-parameters {unknown} are not TopoAudioModule arguments")
+    tasks = hparams.get("tasks") or {}
+    if not tasks or not all("num_classes" in t or "labels" in t for t in tasks.values()):
+        _fail(
+            path,
+            "its tasks have no class counts (saved before the DataModule's setup filled "
+            "them); export a checkpoint written during or after training",
+        )
+    hparams.update(init_from=None, freeze_backbone=False)
+    return TopoAudioModule(**hparams)
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    metrics: dict[str, Any] | None = None,
+    name: str | None = None,
+    float16: bool = False,
+) -> TopoAudioModel:
+    """Write a Lightning checkpoint of a ``TopoAudioModule`` as a zoo model folder.
+
+    Args:
+        checkpoint: the ``.ckpt`` file.
+        out_dir: folder to write ``model.safetensors``, ``config.json`` and ``README.md`` to
+            (created; those three files are replaced).
+        metrics: recorded in the config and the card (see :func:`read_metrics`).
+        name: the model's name (default: the ``name`` it was trained with).
+        float16: store floating tensors as float16 (half the size; loading converts them
+            back to float32). Integer buffers are kept.
+
+    Returns:
+        The model as saved, reloaded strictly from ``out_dir``.
+
+    Raises:
+        ValueError: naming the checkpoint and what is wrong with it.
+    """
+    path = Path(checkpoint)
+    ckpt = _read_checkpoint(path)
+    hparams = dict(ckpt["hyper_parameters"])
+    if name is not None:
+        hparams["name"] = name
+    module = _module_from_hparams(path, hparams)
+    state = {
+        key[len("model.") :]: value
+        for key, value in ckpt["state_dict"].items()
+        if key.startswith("model.")
+    }
+    load_state_dict_strict(
+        module.model,
+        state,
+        f"{path} (state_dict 'model.*')",
+        built_from="the checkpoint's hyper-parameters",
+    )
+    model = module.to_zoo_model(metrics).eval()
+    if float16:
+        model = model.to(torch.float16)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    return TopoAudioModel.from_folder(out, label=str(out))
