@@ -151,6 +151,16 @@ def test_loss_is_tau_times_mean_of_per_layer_values():
     torch.testing.assert_close(loss(), 50.0 * torch.stack(list(per_layer.values())).mean())
 
 
+def test_repeated_calls_before_backward_accumulate_correctly():
+    model = create_backbone("cochresnet18", width=16)
+    loss, other = TopographicLoss(model, 1.0, factor=(2.0, 4.0)), TopographicLoss(model, 1.0, 2.0)
+    once = _weight_grads(model, loss.layer_names, loss())
+    once_other = _weight_grads(model, loss.layer_names, other())
+    together = _weight_grads(model, loss.layer_names, loss() + other() + 2.0 * loss())
+    for grad, single, single_other in zip(together, once, once_other, strict=True):
+        torch.testing.assert_close(grad, 3.0 * single + single_other)
+
+
 def test_gradient_reaches_only_the_constrained_layers():
     model = create_backbone("cochresnet18", width=16, heads=5)
     loss = TopographicLoss(model, tau=1.0)
