@@ -1,14 +1,16 @@
-"""Share of the topographic loss in one training step, on CPU with 2 threads.
+"""Share of the topographic loss in one training step, on CPU (2 threads by default).
 
 For each model: a full training step (forward on a 211×390 cochleagram batch, cross-entropy,
 the topographic loss, backward of their sum, SGD step) and, separately, the topographic
 loss alone (forward + backward). The share is ``topo / step``. For comparison the same is
 timed for the reference ``topoloss`` package (one layer at a time). Repeats are interleaved
 and the median is reported, of wall-clock time and of the process' CPU time (the latter is
-less disturbed by other processes competing for the cores).
+less disturbed by other processes competing for the cores, at least with ``--threads 1``:
+with two threads an OpenMP thread waiting for a descheduled partner counts too).
 
-Run: ``python benchmarks/topoloss.py [--repeats N]``. This file's name is that of the
-``topoloss`` package, so when run as a script its folder is taken off ``sys.path`` first.
+Run: ``python benchmarks/topoloss.py [--repeats N] [--threads 2]``. This file's name is that
+of the ``topoloss`` package, so when run as a script its folder is taken off ``sys.path``
+first.
 """
 
 from __future__ import annotations
@@ -85,8 +87,9 @@ def _bench(name: str, kwargs: dict, batch: int, repeats: int) -> dict[str, tuple
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, tau={TAU}, "
         f"median of {args.repeats}; times in s, wall-clock (CPU)"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .blur import blurred_size, sheet_cosine_loss
+from .blur import Workspace, blurred_size, sheet_cosine_loss
 from .sheets import sheet_shape
 
 __all__ = ["DEFAULT_FACTOR", "TopographicLoss", "unwrap_model"]
@@ -152,6 +152,7 @@ class TopographicLoss:
             raise ValueError("layers must name at least one layer")
         self._layers = [_resolve_layer(module, name, self.factor) for name in names]
         self.layer_names = [layer.name for layer in self._layers]
+        self._workspace = Workspace()
         duplicates = sorted({name for name in self.layer_names if self.layer_names.count(name) > 1})
         if duplicates:
             raise ValueError(f"topographic layers listed more than once: {duplicates}")
@@ -172,6 +173,7 @@ class TopographicLoss:
                     layer.height,
                     layer.width,
                     self.factor,
+                    self._workspace,
                 )
                 for layer in self._layers
             }
