@@ -21,7 +21,14 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MultilabelAveragePrecision
 
 from ..zoo.model import TopoAudioModel
-from .finetune import initial_weights, load_initial_weights, merge_source_config
+from .checks import (
+    check_architecture,
+    check_checkpoint_state,
+    check_data_format,
+    check_tasks,
+    check_topography,
+)
+from .finetune import comparable, initial_weights, load_initial_weights, merge_source_config
 from .optim import build_optimizer, build_scheduler, check_optimization
 
 __all__ = ["IGNORE_INDEX", "TopoAudioModule"]
@@ -83,9 +90,9 @@ class TopoAudioModule(L.LightningModule):
             self.hparams.update(merged)
         if self.hparams.architecture is None:
             raise ValueError("architecture: required (or init_from a pretrained model)")
-        topo = dict(topography or {})
-        if float(topo.get("tau", 0.0)) < 0:
-            raise ValueError(f"topography.tau: expected τ ≥ 0, got {topo['tau']}")
+        check_architecture(self.hparams.architecture)
+        check_tasks(tasks)
+        check_topography(topography)
         check_optimization(optimizer, scheduler)
         self.model: TopoAudioModel | None = None
         self.topo_loss = None
@@ -136,8 +143,9 @@ class TopoAudioModule(L.LightningModule):
                 param.requires_grad = name.startswith("heads.")
 
     def setup(self, stage: str) -> None:
-        """Fill the heads from the DataModule's tasks and check they match its targets."""
+        """Check the DataModule's clip format; fill the heads from its tasks and check them."""
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        check_data_format(self.hparams.cochleagram, self.hparams.rms, datamodule)
         data_tasks = getattr(datamodule, "tasks", None)
         data_types = getattr(datamodule, "task_types", {}) or {}
         if data_tasks is None:
@@ -178,10 +186,11 @@ class TopoAudioModule(L.LightningModule):
             self._build()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another architecture before any weight is touched."""
+        """Refuse a checkpoint of another architecture or front end before any weight is
+        touched (Lightning calls this before loading the state dict, and before any step)."""
         saved = checkpoint.get("hyper_parameters", {})
-        for key in ("architecture", "architecture_kwargs"):
-            if key in saved and saved[key] != self.hparams[key]:
+        for key in ("architecture", "architecture_kwargs", "cochleagram"):
+            if key in saved and comparable(key, saved[key]) != comparable(key, self.hparams[key]):
                 raise ValueError(
                     f"checkpoint: its {key} is {saved[key]!r} but this model's is "
                     f"{self.hparams[key]!r}; resume with the configuration it was trained with"
@@ -189,6 +198,8 @@ class TopoAudioModule(L.LightningModule):
         if self.model is None and saved.get("tasks"):
             self.hparams.tasks = saved["tasks"]
             self._build()
+        if self.model is not None and "state_dict" in checkpoint:
+            check_checkpoint_state(checkpoint["state_dict"], self.state_dict(), "checkpoint")
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -226,8 +237,10 @@ class TopoAudioModule(L.LightningModule):
             logs["train/topo"] = topo.detach()
             logs.update({f"topo/{k}": v.detach() for k, v in per_layer.items()})
         logs[f"{stage}/loss"] = total.detach()
-        on_step = stage == "train"
-        self.log_dict(logs, on_step=on_step, on_epoch=True, batch_size=batch_size)
+        training = stage == "train"
+        self.log_dict(
+            logs, on_step=training, on_epoch=True, batch_size=batch_size, sync_dist=not training
+        )
         return total
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
