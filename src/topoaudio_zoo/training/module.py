@@ -141,6 +141,7 @@ class TopoAudioModule(L.LightningModule):
         if self.hparams.freeze_backbone:
             for name, param in self.model.backbone.named_parameters():
                 param.requires_grad = name.startswith("heads.")
+            self.train(self.training)  # frozen layers in eval mode now: Lightning keeps modes
 
     def setup(self, stage: str) -> None:
         """Check the DataModule's clip format; fill the heads from its tasks and check them."""
@@ -207,6 +208,8 @@ class TopoAudioModule(L.LightningModule):
         return self.model(waveform)
 
     def train(self, mode: bool = True) -> TopoAudioModule:
+        """Set the training mode; with ``freeze_backbone`` the backbone's layers (all but the
+        heads) stay in eval mode, so batch-norm statistics do not change."""
         super().train(mode)
         if self.hparams.freeze_backbone and self.model is not None:
             for child_name, child in self.model.backbone.named_children():
