@@ -7,7 +7,7 @@ Each check raises ``ValueError`` naming the offending argument (as written in a 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import torch
 
@@ -17,6 +17,7 @@ from ..cochleagram import resolve_config
 __all__ = [
     "TASK_FIELDS",
     "TASK_TYPES",
+    "TaskSpec",
     "check_architecture",
     "check_checkpoint_state",
     "check_data_format",
@@ -24,8 +25,24 @@ __all__ = [
     "check_topography",
 ]
 
-TASK_FIELDS = ("weight", "type", "num_classes", "labels")
 TASK_TYPES = ("multiclass", "multilabel")
+
+
+class TaskSpec(TypedDict, total=False):
+    """One task of ``model.tasks``: loss weight, head type, classes (filled from the data).
+
+    Typed (not ``dict[str, Any]``) so that LightningCLI keeps class names such as ``"no"``,
+    ``"yes"``, ``"on"`` or ``"off"`` strings when it dumps and re-reads the configuration (on
+    resume it re-parses the checkpoint's hyper-parameters; YAML 1.1 reads those as booleans).
+    """
+
+    weight: float
+    type: Literal["multiclass", "multilabel"]
+    num_classes: int
+    labels: list[str] | None
+
+
+TASK_FIELDS = tuple(TaskSpec.__annotations__)
 
 
 def check_architecture(architecture: Any) -> None:

@@ -22,6 +22,7 @@ from torchmetrics.classification import MulticlassAccuracy, MultilabelAveragePre
 
 from ..zoo.model import TopoAudioModel
 from .checks import (
+    TaskSpec,
     check_architecture,
     check_checkpoint_state,
     check_data_format,
@@ -65,7 +66,7 @@ class TopoAudioModule(L.LightningModule):
         self,
         architecture: str | None = None,
         architecture_kwargs: dict[str, Any] | None = None,
-        tasks: dict[str, dict[str, Any]] | None = None,
+        tasks: dict[str, TaskSpec] | None = None,
         cochleagram: dict[str, Any] | None = None,
         topography: dict[str, Any] | None = None,
         optimizer: dict[str, Any] | None = None,
