@@ -301,7 +301,9 @@ class TopoAudioModule(L.LightningModule):
         ]
         optimizer = build_optimizer(self.hparams.optimizer, param_groups)
         scheduler = build_scheduler(
-            self.hparams.scheduler, optimizer, max(1, int(self.trainer.estimated_stepping_batches))
+            self.hparams.scheduler,
+            optimizer,
+            lambda: max(1, int(self.trainer.estimated_stepping_batches)),
         )
         if scheduler is None:
             return {"optimizer": optimizer}
