@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+import yaml
 from torch.utils.data import DataLoader, Dataset
 
+import topoaudio_zoo
 from topoaudio_zoo.training import IGNORE_INDEX
 
 # Short clips keep the cochleagram cheap: 4000 samples = 0.2 s at 20 kHz → 30 frames.
@@ -105,3 +111,56 @@ class ToyDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=self.batch_size)
+
+
+def fit_config(speech_root: Path, callbacks: list[dict[str, Any]], **trainer: Any) -> dict:
+    """A ``topoaudio-zoo fit`` recipe: the tiny model (τ = 5, SGD with momentum and a cosine
+    schedule) on 0.2-s Speech Commands clips in batches of 4, seeded, deterministic."""
+    model = tiny_model_kwargs(
+        topography={"tau": 5.0, "factor": 2.0},
+        scheduler={"name": "cosine", "warmup_steps": 2, "min_lr_ratio": 0.0},
+    )
+    return {
+        "seed_everything": 0,
+        "trainer": {
+            "accelerator": "cpu",
+            "devices": 1,
+            "logger": False,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "limit_val_batches": 0,
+            "num_sanity_val_steps": 0,
+            "deterministic": True,
+            "callbacks": callbacks,
+            **trainer,
+        },
+        "model": model,
+        "data": {
+            "class_path": "topoaudio_zoo.data.SpeechCommandsDataModule",
+            "init_args": {"root": str(speech_root), "clip_samples": CLIP, "batch_size": 4},
+        },
+    }
+
+
+def run_fit(config: dict, config_path: Path, *args: str, timeout: float = 300):
+    """Run ``python -m topoaudio_zoo.cli fit --config config_path *args`` in a subprocess that
+    imports this checkout's package and these test helpers, with one thread per process, in
+    ``config_path``'s folder (where LightningCLI writes its ``config.yaml``)."""
+    config_path.write_text(yaml.safe_dump(config))
+    package_src = Path(topoaudio_zoo.__file__).resolve().parents[1]
+    tests = Path(__file__).resolve().parent
+    env = os.environ | {
+        "PYTHONPATH": os.pathsep.join([str(package_src), str(tests)]),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    command = [sys.executable, "-m", "topoaudio_zoo.cli", "fit", "--config", str(config_path)]
+    return subprocess.run(
+        [*command, *args],
+        cwd=config_path.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
