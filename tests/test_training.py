@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 from pathlib import Path
 
 import lightning as L
@@ -405,12 +406,13 @@ def test_init_from_a_checkpoint_of_another_architecture_fails_at_once(tiny_check
         )
 
 
-def test_a_config_naming_an_unknown_dataset_class_fails_to_parse(tmp_path, capsys):
+def test_a_config_naming_an_unknown_dataset_class_fails_to_parse(tmp_path, capsys, monkeypatch):
     config = tmp_path / "bad.yaml"
     config.write_text(
         "model: {architecture: cochresnet18}\n"
         "data: {class_path: topoaudio_zoo.data.NoSuchDataModule, init_args: {root: x}}\n"
     )
+    monkeypatch.setattr(sys, "argv", ["topoaudio-zoo"])  # LightningCLI reads args, not argv
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--config", str(config)])
     assert exit_info.value.code != 0
