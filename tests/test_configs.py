@@ -130,3 +130,21 @@ def test_class_names_that_yaml_reads_as_booleans_stay_strings(tmp_path, capsys, 
     )
     printed = _print_config(["--config", str(recipe)], capsys, monkeypatch)
     assert printed["model"]["tasks"] == {"word": {"weight": 1.0, "labels": labels}}
+
+
+def test_each_paper_run_keeps_its_checkpoints_in_its_own_folder(capsys, monkeypatch):
+    """``--ckpt_path last`` and Lightning's hpc checkpoints resume the right run: every model
+    (architecture × τ) has its own fixed ``default_root_dir`` and checkpoint folder."""
+    paper = [path for path in _commands() if "configs/paper/" in " ".join(path)]
+    runs = {}
+    for args in paper:
+        if "single-label-background" in " ".join(args):
+            continue
+        config = _print_config(args, capsys, monkeypatch)
+        name, trainer = config["model"]["name"], config["trainer"]
+        (checkpoint,) = [c for c in trainer["callbacks"] if c["class_path"].endswith("Checkpoint")]
+        folders = (trainer["default_root_dir"], checkpoint["init_args"]["dirpath"])
+        assert folders == (f"runs/paper/{name}", f"runs/paper/{name}/checkpoints")
+        assert checkpoint["init_args"]["save_last"] is True
+        runs[name] = folders
+    assert len(runs) == 10  # 2 architectures × τ ∈ {0, 5, 25, 50, 100}
