@@ -139,6 +139,7 @@ def test_a_lightning_checkpoint_gives_its_backbone(speech_root, tmp_path):
     ]
 
 
+@pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode:UserWarning")
 def test_a_linear_probe_trains_the_heads_only_and_keeps_batch_norm_statistics(
     speech_root, tmp_path
 ):
