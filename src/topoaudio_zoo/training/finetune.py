@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["initial_weights", "load_initial_weights", "merge_source_config"]
+__all__ = ["comparable", "initial_weights", "load_initial_weights", "merge_source_config"]
 
 _INHERITED = ("architecture", "architecture_kwargs", "cochleagram")
 
@@ -54,7 +54,7 @@ def merge_source_config(init_from: str, **given: Any) -> dict[str, Any]:
         if (
             wanted is not None
             and found is not None
-            and _comparable(key, wanted) != _comparable(key, found)
+            and comparable(key, wanted) != comparable(key, found)
         ):
             raise ValueError(
                 f"init_from: {init_from!r} has {key}={found!r}, but {key}={wanted!r} was asked "
@@ -64,7 +64,11 @@ def merge_source_config(init_from: str, **given: Any) -> dict[str, Any]:
     return merged
 
 
-def _comparable(key: str, value: Any) -> Any:
+def comparable(key: str, value: Any) -> Any:
+    """``value`` of hyper-parameter ``key`` in a form where equal settings compare equal
+    (a cochleagram's omitted preset/mode/overrides are their defaults)."""
+    if key == "architecture_kwargs":
+        return dict(value or {})
     if key != "cochleagram":
         return value
     value = dict(value or {})

@@ -21,7 +21,15 @@ from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MultilabelAveragePrecision
 
 from ..zoo.model import TopoAudioModel
-from .finetune import initial_weights, load_initial_weights, merge_source_config
+from .checks import (
+    TaskSpec,
+    check_architecture,
+    check_checkpoint_state,
+    check_data_format,
+    check_tasks,
+    check_topography,
+)
+from .finetune import comparable, initial_weights, load_initial_weights, merge_source_config
 from .optim import build_optimizer, build_scheduler, check_optimization
 
 __all__ = ["IGNORE_INDEX", "TopoAudioModule"]
@@ -58,7 +66,7 @@ class TopoAudioModule(L.LightningModule):
         self,
         architecture: str | None = None,
         architecture_kwargs: dict[str, Any] | None = None,
-        tasks: dict[str, dict[str, Any]] | None = None,
+        tasks: dict[str, TaskSpec] | None = None,
         cochleagram: dict[str, Any] | None = None,
         topography: dict[str, Any] | None = None,
         optimizer: dict[str, Any] | None = None,
@@ -83,9 +91,9 @@ class TopoAudioModule(L.LightningModule):
             self.hparams.update(merged)
         if self.hparams.architecture is None:
             raise ValueError("architecture: required (or init_from a pretrained model)")
-        topo = dict(topography or {})
-        if float(topo.get("tau", 0.0)) < 0:
-            raise ValueError(f"topography.tau: expected τ ≥ 0, got {topo['tau']}")
+        check_architecture(self.hparams.architecture)
+        check_tasks(tasks)
+        check_topography(topography)
         check_optimization(optimizer, scheduler)
         self.model: TopoAudioModel | None = None
         self.topo_loss = None
@@ -134,10 +142,12 @@ class TopoAudioModule(L.LightningModule):
         if self.hparams.freeze_backbone:
             for name, param in self.model.backbone.named_parameters():
                 param.requires_grad = name.startswith("heads.")
+            self.train(self.training)  # frozen layers in eval mode now: Lightning keeps modes
 
     def setup(self, stage: str) -> None:
-        """Fill the heads from the DataModule's tasks and check they match its targets."""
+        """Check the DataModule's clip format; fill the heads from its tasks and check them."""
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer else None
+        check_data_format(self.hparams.cochleagram, self.hparams.rms, datamodule)
         data_tasks = getattr(datamodule, "tasks", None)
         data_types = getattr(datamodule, "task_types", {}) or {}
         if data_tasks is None:
@@ -178,10 +188,11 @@ class TopoAudioModule(L.LightningModule):
             self._build()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse a checkpoint of another architecture before any weight is touched."""
+        """Refuse a checkpoint of another architecture or front end before any weight is
+        touched (Lightning calls this before loading the state dict, and before any step)."""
         saved = checkpoint.get("hyper_parameters", {})
-        for key in ("architecture", "architecture_kwargs"):
-            if key in saved and saved[key] != self.hparams[key]:
+        for key in ("architecture", "architecture_kwargs", "cochleagram"):
+            if key in saved and comparable(key, saved[key]) != comparable(key, self.hparams[key]):
                 raise ValueError(
                     f"checkpoint: its {key} is {saved[key]!r} but this model's is "
                     f"{self.hparams[key]!r}; resume with the configuration it was trained with"
@@ -189,6 +200,8 @@ class TopoAudioModule(L.LightningModule):
         if self.model is None and saved.get("tasks"):
             self.hparams.tasks = saved["tasks"]
             self._build()
+        if self.model is not None and "state_dict" in checkpoint:
+            check_checkpoint_state(checkpoint["state_dict"], self.state_dict(), "checkpoint")
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -196,6 +209,8 @@ class TopoAudioModule(L.LightningModule):
         return self.model(waveform)
 
     def train(self, mode: bool = True) -> TopoAudioModule:
+        """Set the training mode; with ``freeze_backbone`` the backbone's layers (all but the
+        heads) stay in eval mode, so batch-norm statistics do not change."""
         super().train(mode)
         if self.hparams.freeze_backbone and self.model is not None:
             for child_name, child in self.model.backbone.named_children():
@@ -226,8 +241,10 @@ class TopoAudioModule(L.LightningModule):
             logs["train/topo"] = topo.detach()
             logs.update({f"topo/{k}": v.detach() for k, v in per_layer.items()})
         logs[f"{stage}/loss"] = total.detach()
-        on_step = stage == "train"
-        self.log_dict(logs, on_step=on_step, on_epoch=True, batch_size=batch_size)
+        training = stage == "train"
+        self.log_dict(
+            logs, on_step=training, on_epoch=True, batch_size=batch_size, sync_dist=not training
+        )
         return total
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
@@ -284,7 +301,9 @@ class TopoAudioModule(L.LightningModule):
         ]
         optimizer = build_optimizer(self.hparams.optimizer, param_groups)
         scheduler = build_scheduler(
-            self.hparams.scheduler, optimizer, max(1, int(self.trainer.estimated_stepping_batches))
+            self.hparams.scheduler,
+            optimizer,
+            lambda: max(1, int(self.trainer.estimated_stepping_batches)),
         )
         if scheduler is None:
             return {"optimizer": optimizer}

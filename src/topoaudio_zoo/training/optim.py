@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -56,14 +56,21 @@ def build_optimizer(
 
 
 def build_scheduler(
-    spec: dict[str, Any] | None, optimizer: torch.optim.Optimizer, total_steps: int
+    spec: dict[str, Any] | None,
+    optimizer: torch.optim.Optimizer,
+    total_steps: int | Callable[[], int],
 ) -> dict[str, Any] | None:
     """A Lightning ``lr_scheduler`` dict for ``optimizer`` (``None`` for no schedule).
 
     Args:
         spec: scheduler config (see module docstring).
         optimizer: the optimiser to schedule.
-        total_steps: optimiser steps of the whole run (cosine decays over them).
+        total_steps: optimiser steps of the whole run (cosine decays over them), or a function
+            returning them, called once, when the decay first needs it (after the first step).
+            A function lets the LightningModule ask ``trainer.estimated_stepping_batches`` only
+            once training runs: asking it in ``configure_optimizers`` builds the training
+            loader before a resumed checkpoint's loader state is restored, and Lightning (2.6)
+            then never restores it (Lightning-AI/pytorch-lightning#20550).
     """
     name, spec = _split(spec, "none", SCHEDULERS, "scheduler")
     unknown = sorted(set(spec) - set(SCHEDULERS[name]))
@@ -78,11 +85,16 @@ def build_scheduler(
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, **kwargs)
         return {"scheduler": scheduler, "interval": "epoch"}
     warmup, floor = int(kwargs["warmup_steps"]), float(kwargs["min_lr_ratio"])
+    total: list[int] = [] if callable(total_steps) else [int(total_steps)]
 
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        if step == warmup:
+            return 1.0  # the top of the cosine, whatever the run's length
+        if not total:
+            total.append(int(total_steps()))
+        progress = min(1.0, (step - warmup) / max(1, total[0] - warmup))
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
