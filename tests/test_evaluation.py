@@ -1,0 +1,166 @@
+"""Evaluation of trained models (accuracy on held-out data, smoothness), the acceptance check,
+tonotopy maps and the evaluate command, on tiny corpora with a tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from corpus_fixtures import write_nsynth, write_speech_commands
+
+from topoaudio_zoo.analysis.evaluation import acceptance, evaluate_model
+from topoaudio_zoo.analysis.tonotopy import tone_set, tonotopy_maps
+from topoaudio_zoo.cli import main
+from topoaudio_zoo.data import WSNDataModule
+from topoaudio_zoo.topography import sheet_shape
+from topoaudio_zoo.zoo import TopoAudioModel
+
+CLIP = 4000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpora")
+    return write_speech_commands(root / "sc"), write_nsynth(root / "ns")
+
+
+def _datamodule(corpora, **kwargs) -> WSNDataModule:
+    speech, background = corpora
+    dm = WSNDataModule(
+        speech=str(speech), background=str(background), clip_samples=CLIP, batch_size=8, **kwargs
+    )
+    dm.setup("test")
+    return dm
+
+
+def _model(dm: WSNDataModule, seed: int = 0) -> TopoAudioModel:
+    torch.manual_seed(seed)
+    heads = {task: {"labels": labels} for task, labels in dm.tasks.items()}
+    return TopoAudioModel(
+        {
+            "architecture": "cochresnet18",
+            "architecture_kwargs": {"width": 4},
+            "cochleagram": {"overrides": {"signal_size": CLIP}},
+            "heads": heads,
+            "topography": {"tau": 5.0, "factor": 2.0},
+        }
+    ).eval()
+
+
+def test_accuracy_and_counts_match_an_independent_count(corpora):
+    dm = _datamodule(corpora)
+    model = _model(dm)
+    result = evaluate_model(model, dm, n_clips=6, n_tones=8)
+    hits = {"word_all": 0, "word_heldout": 0, "background": 0}
+    counts = dict.fromkeys(hits, 0)
+    with torch.no_grad():
+        for batch in dm.test_dataloader():
+            logits = model(batch["waveform"])
+            unseen = batch["targets"]["speaker"] == -100
+            word_ok = logits["word"].argmax(-1) == batch["targets"]["word"]
+            hits["word_all"] += int(word_ok.sum())
+            hits["word_heldout"] += int(word_ok[unseen].sum())
+            counts["word_all"] += len(word_ok)
+            counts["word_heldout"] += int(unseen.sum())
+            bg = batch["targets"]["background"]
+            hits["background"] += int((logits["background"].argmax(-1) == bg).sum())
+            counts["background"] += len(bg)
+    accuracy = result["accuracy"]
+    assert result["counts"]["word_top1_heldout_voices"] == counts["word_heldout"] > 0
+    assert accuracy["word_top1_all"] == hits["word_all"] / counts["word_all"]
+    assert accuracy["word_top1_heldout_voices"] == hits["word_heldout"] / counts["word_heldout"]
+    assert accuracy["background_top1_all"] == hits["background"] / counts["background"]
+    assert result["counts"]["speaker_top1_all"] == len(dm.dataset("test")) - counts["word_heldout"]
+
+
+def test_smoothness_of_every_topographic_layer(corpora):
+    dm = _datamodule(corpora)
+    model = _model(dm)
+    result = evaluate_model(model, dm, n_clips=6, n_tones=8)
+    layers = model.topographic_loss().layer_names
+    for kind in ("smoothness_response", "smoothness_weight"):
+        assert list(result[kind]) == layers
+        assert all(0.0 <= value <= 1.0 for value in result[kind].values())
+    assert result["stimuli"] == {"tones": 8, "test_clips": 6}
+
+
+def test_labels_of_other_data_are_refused(corpora):
+    dm = _datamodule(corpora)
+    pitch_model = _model(_datamodule(corpora, background_target="pitch"))
+    with pytest.raises(ValueError, match="background: the data's class names differ"):
+        evaluate_model(pitch_model, dm)
+
+
+def _result(response: float, weight: float, word: float) -> dict:
+    return {
+        "accuracy": {"word_top1_heldout_voices": word},
+        "smoothness_response": {"a": response, "b": response},
+        "smoothness_weight": {"a": weight, "b": weight},
+    }
+
+
+def test_acceptance_needs_every_layer_smoother_and_word_accuracy_within_bounds():
+    results = {
+        "base": _result(0.2, 0.1, 0.80),
+        "good": _result(0.5, 0.6, 0.78),
+        "too_inaccurate": _result(0.5, 0.6, 0.76),
+        "flat_layer": {**_result(0.5, 0.6, 0.80), "smoothness_weight": {"a": 0.6, "b": 0.1}},
+    }
+    verdicts = acceptance(results, "base")
+    assert verdicts["good"]["passed"] and verdicts["good"]["not_smoother"] == []
+    assert not verdicts["too_inaccurate"]["passed"]
+    assert verdicts["too_inaccurate"]["word_drop"] == pytest.approx(0.04)
+    assert not verdicts["flat_layer"]["passed"]
+    assert verdicts["flat_layer"]["not_smoother"] == ["b (weight)"]
+    with pytest.raises(ValueError, match="baseline"):
+        acceptance(results, "missing")
+
+
+def test_tonotopy_maps_give_each_unit_its_best_tone(corpora):
+    model = _model(_datamodule(corpora))
+    freqs, tones = tone_set(model, count=12)
+    assert tones.shape == (12, CLIP) and freqs[0] == pytest.approx(50) and freqs[-1] == 8000
+    layer = "layer1.0.conv1"
+    conv = dict(model.backbone.named_modules())[layer]
+    with torch.no_grad():
+        conv.weight[3].zero_()  # unit 3 no longer depends on the sound
+    (sheet,) = tonotopy_maps(model, [layer], freqs, tones)
+    assert sheet.best_frequency.shape == sheet_shape(conv.out_channels)
+    flat = sheet.best_frequency.reshape(-1)
+    assert np.isnan(flat[3])
+    assert np.isin(flat[~np.isnan(flat)], freqs).all()
+    with torch.no_grad():
+        out = model.backbone.forward_intermediates(model.cochleagram(tones), [layer])[layer]
+    expected = freqs[out.mean(dim=(2, 3)).argmax(0).numpy()]
+    np.testing.assert_array_equal(np.delete(flat, 3), np.delete(expected, 3))
+
+
+def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, capsys):
+    speech, background = corpora
+    dm = _datamodule(corpora)
+    for seed, name in ((0, "base"), (1, "topo")):
+        _model(dm, seed).save_pretrained(tmp_path / name)
+    out = tmp_path / "results.json"
+    args = ["evaluate", str(tmp_path / "base"), str(tmp_path / "topo"), "--speech", str(speech)]
+    args += ["--background", str(background), "--cache-dir", str(tmp_path / "cache")]
+    args += ["--clips", "4", "--num-workers", "0", "--baseline", str(tmp_path / "base")]
+    assert main([*args, "--out", str(out), "--record"]) == 0
+    report = json.loads(out.read_text())
+    assert set(report["results"]) == {str(tmp_path / "base"), str(tmp_path / "topo")}
+    verdict = report["acceptance"]["verdicts"][str(tmp_path / "topo")]
+    assert ("PASS" if verdict["passed"] else "FAIL") in capsys.readouterr().out
+    recorded = json.loads((tmp_path / "topo" / "config.json").read_text())["metrics"]
+    expected = report["results"][str(tmp_path / "topo")]["accuracy"]["word_top1_heldout_voices"]
+    assert recorded["word_top1_heldout_voices"]["value"] == expected
+    assert "held out" in recorded["word_top1_heldout_voices"]["protocol"]
+    assert "word_top1_heldout_voices" in (tmp_path / "topo" / "README.md").read_text()
