@@ -29,15 +29,6 @@ FRONT_END = {"overrides": {"signal_size": CLIP}}
 N_SOUNDS = 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def resnet():
     """cochresnet18, width 6: sheets 2×3 (conv1, layer1), 3×4 (layer2), 6×8 (avgpool)."""

@@ -17,8 +17,6 @@ from corpus_fixtures import (
     SC_SPEAKERS,
     SC_WORDS,
     write_esc50,
-    write_nsynth,
-    write_speech_commands,
     write_tone,
 )
 
@@ -36,30 +34,6 @@ from topoaudio_zoo.data import (
 )
 
 CLIP = 40000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def speech_root(tmp_path_factory) -> Path:
-    return write_speech_commands(tmp_path_factory.mktemp("speech_commands"))
-
-
-@pytest.fixture(scope="module")
-def nsynth_root(tmp_path_factory) -> Path:
-    return write_nsynth(tmp_path_factory.mktemp("nsynth"))
-
-
-@pytest.fixture(scope="module")
-def esc50_root(tmp_path_factory) -> Path:
-    return write_esc50(tmp_path_factory.mktemp("esc50"))
 
 
 def batches(loader) -> list[dict]:

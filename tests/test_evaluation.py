@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from corpus_fixtures import write_nsynth, write_speech_commands
 
 from topoaudio_zoo.analysis.evaluation import acceptance, evaluate_model
 from topoaudio_zoo.analysis.tonotopy import tone_set, tonotopy_maps
@@ -20,18 +19,9 @@ from topoaudio_zoo.zoo import TopoAudioModel
 CLIP = 4000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
-def corpora(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpora")
-    return write_speech_commands(root / "sc"), write_nsynth(root / "ns")
+def corpora(speech_root, nsynth_root):
+    return speech_root, nsynth_root
 
 
 def _datamodule(corpora, **kwargs) -> WSNDataModule:

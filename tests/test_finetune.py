@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from corpus_fixtures import SC_WORDS, write_speech_commands
+from corpus_fixtures import SC_WORDS
 from torch import nn
 from training_helpers import (
     CLIP,
@@ -25,20 +25,6 @@ from topoaudio_zoo.training import TopoAudioModule
 from topoaudio_zoo.zoo.model import TopoAudioModel
 
 SGD = {"name": "sgd", "lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def speech_root(tmp_path_factory) -> Path:
-    return write_speech_commands(tmp_path_factory.mktemp("speech_commands"))
 
 
 def speech_data(root: Path) -> SpeechCommandsDataModule:

@@ -31,15 +31,6 @@ from topoaudio_zoo.zoo import (
 TOKEN = "hf_fake_write_token"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def hub(monkeypatch, tmp_path) -> FakeHub:
     """A running fake Hub (uploads need ``TOKEN``), the client pointed at it, an empty cache."""

@@ -12,7 +12,7 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from corpus_fixtures import SC_WORDS, write_speech_commands
+from corpus_fixtures import SC_WORDS
 from training_helpers import (
     CLIP,
     BatchCounter,
@@ -27,20 +27,6 @@ from topoaudio_zoo.data import SpeechCommandsDataModule
 from topoaudio_zoo.topography import TopographicLoss
 from topoaudio_zoo.training import IGNORE_INDEX, TopoAudioModule
 from topoaudio_zoo.zoo.model import TopoAudioModel
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def speech_root(tmp_path_factory) -> Path:
-    return write_speech_commands(tmp_path_factory.mktemp("speech_commands"))
 
 
 def speech_data(root: Path, **overrides) -> SpeechCommandsDataModule:

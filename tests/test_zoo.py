@@ -30,15 +30,6 @@ from topoaudio_zoo.zoo import (
 METRICS = {"word_top1": {"value": 0.5, "protocol": "validation split, centre crop"}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models on shared cores: one intra-op thread avoids oversubscription stalls."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def model() -> TopoAudioModel:
     return tiny_model(seed=3, metrics=METRICS)
