@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-word-drop", type=float, default=0.03)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     parser.add_argument(
+        "--markdown", type=Path, default=None, help="write the results as Markdown tables"
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="write the accuracies into each local model folder's config.json and card",
@@ -109,7 +112,41 @@ def run(args: argparse.Namespace) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2))
         print(f"wrote {args.out}")
+    if args.markdown is not None:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown_report(report))
+        print(f"wrote {args.markdown}")
     return 0
+
+
+def markdown_report(report: dict) -> str:
+    """Accuracy, smoothness per layer and (if any) the acceptance verdicts as Markdown."""
+    results = report["results"]
+    names = list(results)
+    keys = sorted({key for result in results.values() for key in result["accuracy"]})
+    lines = [f"Protocol: {report['protocol']}.", "", "| model | " + " | ".join(keys) + " |"]
+    lines.append("|---" * (len(keys) + 1) + "|")
+    for name in names:
+        values = [f"{100 * results[name]['accuracy'][key]:.1f} %" for key in keys]
+        lines.append(f"| {name} | " + " | ".join(values) + " |")
+    for kind, label in (("smoothness_response", "response"), ("smoothness_weight", "weight")):
+        lines += ["", f"Smoothness ({label}-based), per topographic layer:", ""]
+        lines.append("| layer | " + " | ".join(names) + " |")
+        lines.append("|---" * (len(names) + 1) + "|")
+        for layer in results[names[0]][kind]:
+            cells = [f"{results[name][kind][layer]:.3f}" for name in names]
+            lines.append(f"| {layer} | " + " | ".join(cells) + " |")
+    if "acceptance" in report:
+        baseline = report["acceptance"]["baseline"]
+        lines += ["", f"Acceptance against {baseline}:", ""]
+        for name, verdict in report["acceptance"]["verdicts"].items():
+            status = "PASS" if verdict["passed"] else "FAIL"
+            worse = ", ".join(verdict["not_smoother"]) or "none"
+            lines.append(
+                f"- {status} {name}: word accuracy on held-out voices "
+                f"{-100 * verdict['word_drop']:+.1f} points; layers not smoother: {worse}"
+            )
+    return "\n".join(lines) + "\n"
 
 
 def _record(name: str, model, metrics: dict) -> None:
