@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Train the shipped CPU models one after another with the configs/cpu recipes: the baseline
 # (tau = 0) and TopoAudio models at tau = 5 and 25 (same architecture, data, seed, schedule).
-# Renders the offline corpora first if data/ lacks them. Rerunning resumes: a finished run is
-# skipped, an interrupted one continues from its last checkpoint (mid-epoch, exactly).
+# Renders the offline corpora first if data/ lacks them. Rerunning resumes: a finished run (its
+# runs/cpu/<name>/final.ckpt, the end of its last epoch, exists) is skipped, an interrupted one
+# continues from its last checkpoint (mid-epoch, exactly).
 # Logs: runs/cpu/<name>.log (console) and runs/cpu/<name>/version_*/metrics.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,8 +17,8 @@ for run in "baseline-cochresnet18w32:" \
            "topoaudio-cochresnet18w32-tau25:configs/cpu/topo-tau25.yaml"; do
   name=${run%%:*}
   overlay=${run#*:}
-  if [ -f "runs/cpu/$name/finished" ]; then
-    echo "$name: finished earlier"
+  if [ -f "runs/cpu/$name/final.ckpt" ]; then
+    echo "$name: finished earlier (runs/cpu/$name/final.ckpt)"
     continue
   fi
   args=(fit --config "$base")
@@ -28,5 +29,7 @@ for run in "baseline-cochresnet18w32:" \
   start=$(date +%s)
   $zoo "${args[@]}" >> "runs/cpu/$name.log" 2>&1
   echo "$name: done in $(( $(date +%s) - start )) s ($(date -Is))" | tee -a "runs/cpu/$name.log"
-  touch "runs/cpu/$name/finished"
+  final=$(ls -t runs/cpu/"$name"/version_*/checkpoints/end-*.ckpt | head -n 1)
+  cp "$final" "runs/cpu/$name/final.ckpt"
+  echo "$name: final checkpoint $final -> runs/cpu/$name/final.ckpt"
 done

@@ -105,6 +105,26 @@ def _module_from_hparams(path: Path, hparams: dict[str, Any]) -> Any:
     return TopoAudioModule(**hparams)
 
 
+def _training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The recipe the weights came from: optimiser, schedule, progress, data arguments."""
+    hparams = ckpt["hyper_parameters"]
+    data = {
+        key: value
+        for key, value in (ckpt.get("datamodule_hyper_parameters") or {}).items()
+        if not key.startswith("_") and isinstance(value, str | int | float | bool | list | None)
+    }
+    record = {
+        "optimizer": hparams.get("optimizer"),
+        "scheduler": hparams.get("scheduler"),
+        "task_weights": {task: spec.get("weight", 1.0) for task, spec in hparams["tasks"].items()},
+        "epochs": int(ckpt.get("epoch", -1)) + 1,
+        "steps": int(ckpt.get("global_step", 0)),
+        "data": {"class": ckpt.get("datamodule_hparams_name") or "", **data},
+        "lightning_version": ckpt.get("pytorch-lightning_version", ""),
+    }
+    return json.loads(json.dumps(record, default=str))
+
+
 def export_checkpoint(
     checkpoint: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -147,6 +167,7 @@ def export_checkpoint(
         built_from="the checkpoint's hyper-parameters",
     )
     model = module.to_zoo_model(metrics).eval()
+    model.config["training"] = _training_record(ckpt)
     if float16:
         model = model.to(torch.float16)
     out = Path(out_dir)
