@@ -130,6 +130,10 @@ def test_export_writes_a_folder_that_loads_the_trained_weights(checkpoint, tmp_p
     assert config["topography"]["tau"] == 1.0
     assert config["cochleagram"]["overrides"] == {"signal_size": 4000}
     assert config["training_data"] == {"description": "synthetic tones, 2 classes"}
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    training = config["training"]
+    assert training["steps"] == saved["global_step"] and training["epochs"] == saved["epoch"] + 1
+    assert training["optimizer"] == saved["hyper_parameters"]["optimizer"]
     card = (out / "README.md").read_text()
     assert "# tiny-tones-v1" in card
     assert "| label_top1 | 0.5 | validation split (1 clip per class), centre crop |" in card

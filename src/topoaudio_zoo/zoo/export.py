@@ -108,9 +108,10 @@ def _module_from_hparams(path: Path, hparams: dict[str, Any]) -> Any:
 def _training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
     """The recipe the weights came from: optimiser, schedule, progress, data arguments."""
     hparams = ckpt["hyper_parameters"]
+    saved = ckpt.get("datamodule_hyper_parameters") or {}
     data = {
         key: value
-        for key, value in (ckpt.get("datamodule_hyper_parameters") or {}).items()
+        for key, value in saved.items()
         if not key.startswith("_") and isinstance(value, str | int | float | bool | list | None)
     }
     record = {
@@ -119,7 +120,7 @@ def _training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
         "task_weights": {task: spec.get("weight", 1.0) for task, spec in hparams["tasks"].items()},
         "epochs": int(ckpt.get("epoch", -1)) + 1,
         "steps": int(ckpt.get("global_step", 0)),
-        "data": {"class": ckpt.get("datamodule_hparams_name") or "", **data},
+        "data": {"class": saved.get("_class_path", ""), **data},
         "lightning_version": ckpt.get("pytorch-lightning_version", ""),
     }
     return json.loads(json.dumps(record, default=str))
