@@ -144,6 +144,7 @@ def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, 
     args = ["evaluate", str(tmp_path / "base"), str(tmp_path / "topo"), "--speech", str(speech)]
     args += ["--background", str(background), "--cache-dir", str(tmp_path / "cache")]
     args += ["--clips", "4", "--num-workers", "0", "--baseline", str(tmp_path / "base")]
+    args += ["--snr-db", "0", "12.5"]
     markdown = tmp_path / "results.md"
     assert main([*args, "--out", str(out), "--record", "--markdown", str(markdown)]) == 0
     report = json.loads(out.read_text())
@@ -154,6 +155,7 @@ def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, 
     expected = report["results"][str(tmp_path / "topo")]["accuracy"]["word_top1_heldout_voices"]
     assert recorded["word_top1_heldout_voices"]["value"] == expected
     assert "held out" in recorded["word_top1_heldout_voices"]["protocol"]
+    assert "SNR 0..12.5 dB" in report["protocol"]
     assert "word_top1_heldout_voices" in (tmp_path / "topo" / "README.md").read_text()
     table = markdown.read_text()
     assert f"| {tmp_path / 'topo'} | " in table and "| layer1.0.conv1 | " in table

@@ -26,6 +26,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--background", type=Path, default=Path("data/nsynth"))
     parser.add_argument("--seed", type=int, default=0, help="the data seed used in training")
     parser.add_argument("--speaker-holdout", type=float, default=0.1)
+    parser.add_argument(
+        "--snr-db",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="SNR range of the test mixtures in dB (default: the first model's training range "
+        "as its config records it, else -10 10)",
+    )
     parser.add_argument("--cache-dir", default="data/cache")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--num-workers", type=int, default=2)
@@ -59,6 +68,12 @@ def _metrics_for_config(result: dict, protocol: str) -> dict:
     }
 
 
+def _training_snr(config: dict) -> tuple[float, float]:
+    """The SNR range (dB) a model's config records for its training data, else -10..10 dB."""
+    recorded = config.get("training", {}).get("data", {}).get("snr_db")
+    return (float(recorded[0]), float(recorded[1])) if recorded else (-10.0, 10.0)
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
@@ -69,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     torch.set_grad_enabled(False)
     models = {name: from_pretrained(name) for name in args.models}
     first = next(iter(models.values()))
+    snr_db = args.snr_db or _training_snr(first.config)
     datamodule = WSNDataModule(
         speech=str(args.speech),
         background=str(args.background),
@@ -76,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         clip_samples=first.clip_samples,
         rms=first.config["rms"],
         speaker_holdout=args.speaker_holdout,
+        snr_db=snr_db,
         batch_size=args.batch_size,
         num_workers=args.num_workers,
         seed=args.seed,
@@ -84,8 +101,8 @@ def run(args: argparse.Namespace) -> int:
     datamodule.prepare_data()
     datamodule.setup("test")
     protocol = (
-        f"WSN test split of {args.speech} + {args.background} (seed {args.seed}, SNR -10..10 dB, "
-        "2 s at 20 kHz), `topoaudio-zoo evaluate`"
+        f"WSN test split of {args.speech} + {args.background} (seed {args.seed}, "
+        f"SNR {snr_db[0]:g}..{snr_db[1]:g} dB, 2 s at 20 kHz), `topoaudio-zoo evaluate`"
     )
     results = {}
     for name, model in models.items():
