@@ -57,8 +57,13 @@ def test_cochleagram_command_reports_bad_audio_by_name(tmp_path, capsys):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_demo_command_writes_sound_and_cochleagram(tmp_path):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+def test_demo_command_writes_sound_cochleagram_and_tonotopy_of_shipped_models(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--tones", "12"]) == 0
     audio, sr = sf.read(tmp_path / "demo_sound.wav")
     assert sr == 20000 and audio.shape == (40000,)
-    assert (tmp_path / "cochleagram.png").read_bytes()[:8] == PNG_SIGNATURE
+    figures = ["cochleagram.png", "tonotopy.png"] + [f"tonotopy_layer{i}.png" for i in range(1, 5)]
+    for name in figures:
+        assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE, name
+    printed = capsys.readouterr().out
+    assert "tonotopy skipped" not in printed
+    assert "layer1.0.conv1" in printed and "layer4.1.conv2" in printed
