@@ -84,6 +84,7 @@ demeaned and RMS {config["rms"]}; cochleagram `{config["cochleagram"]["preset"]}
 
 ```python
 import topoaudio_zoo
+
 model = topoaudio_zoo.from_pretrained("<this repository or folder>")
 print(model.predict("sound.wav"))
 ```
