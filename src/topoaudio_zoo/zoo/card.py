@@ -35,7 +35,7 @@ def model_card_text(config: dict[str, Any], n_parameters: int) -> str:
     training data, metrics with their protocol, limitations."""
     topo = config["topography"]
     heads = "\n".join(
-        f"- `{task}`: {head['num_classes']} classes ({head['type']})"
+        f"  - `{task}`: {head['num_classes']} classes ({head['type']})"
         for task, head in config["heads"].items()
     )
     tau_line = (
