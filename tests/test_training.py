@@ -62,6 +62,15 @@ def _binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.T
 # Losses and logging
 
 
+def _first_step_logits(module, probe):
+    """The model with its weights before the first step, and its logits of the first batch."""
+    model = TopoAudioModel(module.model.config)
+    model.load_state_dict(probe.weights)
+    model.train()
+    with torch.no_grad():
+        return model, model(probe.batch["waveform"])
+
+
 def test_total_loss_is_weighted_task_losses_plus_tau_times_mean_layer_topo():
     tasks = {"pitch": {"weight": 2.0}, "tags": {"weight": 0.5}}
     module = TopoAudioModule(**tiny_model_kwargs(tasks=tasks, topography={"tau": 5.0, "factor": 2}))
@@ -69,11 +78,7 @@ def test_total_loss_is_weighted_task_losses_plus_tau_times_mean_layer_topo():
     trainer = quiet_trainer(max_steps=1, callbacks=[probe])
     trainer.fit(module, datamodule=ToyDataModule())
 
-    model = TopoAudioModel(module.model.config)
-    model.load_state_dict(probe.weights)
-    model.train()
-    with torch.no_grad():
-        logits = model(probe.batch["waveform"])
+    model, logits = _first_step_logits(module, probe)
     targets = probe.batch["targets"]
     assert (targets["pitch"] == IGNORE_INDEX).any()
     pitch = _cross_entropy(logits["pitch"], targets["pitch"])
@@ -110,11 +115,7 @@ def test_tau_zero_adds_no_term_and_logs_no_topography():
     assert not calls
     assert not [key for key in logged if "topo" in key]
     assert torch.equal(logged["train/loss_step"], logged["train/task_loss_step"])
-    model = TopoAudioModel(module.model.config)
-    model.load_state_dict(probe.weights)
-    model.train()
-    with torch.no_grad():
-        logits = model(probe.batch["waveform"])
+    _, logits = _first_step_logits(module, probe)
     targets = probe.batch["targets"]
     expected = _cross_entropy(logits["pitch"], targets["pitch"]) + _binary_cross_entropy(
         logits["tags"], targets["tags"]

@@ -173,6 +173,4 @@ def _record(name: str, model, metrics: dict) -> None:
     if folder is None:
         raise ValueError(f"--record: {name} is not a local model folder")
     model.config["metrics"] = metrics
-    model._hub_mixin_config = model.config
-    (folder / "config.json").write_text(json.dumps(model.config, indent=2))
-    model.generate_model_card().save(folder / "README.md")
+    model.write_config_and_card(folder)

@@ -205,10 +205,18 @@ class TopoAudioModel(
         the mixin writes ``README.md`` only when absent, leaving a stale card behind.
         """
         super()._save_pretrained(save_directory)
-        (save_directory / CONFIG_FILE).write_text(
+        self.write_config_and_card(save_directory)
+
+    def write_config_and_card(self, folder: Path) -> None:
+        """Write ``config.json`` (``self.config``) and the ``README.md`` card into ``folder``.
+
+        The weights are left as they are: use it to update a saved model's config (e.g. its
+        recorded metrics) without rewriting ``model.safetensors``.
+        """
+        (folder / CONFIG_FILE).write_text(
             json.dumps(self.config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
-        self.generate_model_card().save(save_directory / "README.md")
+        self.generate_model_card().save(folder / "README.md")
 
     def num_parameters(self) -> int:
         """Trainable and frozen parameters of the backbone and heads."""
