@@ -2,11 +2,15 @@
 
 For each model: a full training step (forward on a 211×390 cochleagram batch, cross-entropy,
 the topographic loss, backward of their sum, SGD step) and, separately, the topographic
-loss alone (forward + backward). The share is ``topo / step``. For comparison the same is
-timed for the reference ``topoloss`` package (one layer at a time). Repeats are interleaved
-and the median is reported, of wall-clock time and of the process' CPU time (the latter is
-less disturbed by other processes competing for the cores, at least with ``--threads 1``:
-with two threads an OpenMP thread waiting for a descheduled partner counts too).
+loss alone (forward + backward, gradients into freshly zeroed ``.grad`` as in the step).
+The share is ``topo / step``. The marginal share is ``(step − plain) / step``, ``plain``
+being the same step without the topographic term (τ = 0): what the loss really adds,
+including the extra pass that sums its gradients with the task's. For comparison the loss
+alone is timed for the reference ``topoloss`` package (one layer at a time). Repeats are
+interleaved and the median is reported, of wall-clock time and of the process' CPU time
+(the latter is less disturbed by other processes competing for the cores, at least with
+``--threads 1``: with two threads an OpenMP thread waiting for a descheduled partner counts
+too).
 
 Run: ``python benchmarks/topoloss.py [--repeats N] [--threads 2]``. This file's name is that
 of the ``topoloss`` package, so when run as a script its folder is taken off ``sys.path``
@@ -57,9 +61,11 @@ def _bench(name: str, kwargs: dict, batch: int, repeats: int) -> dict[str, tuple
     x = torch.randn(batch, 211, 390)
     y = torch.randint(0, N_CLASSES, (batch,))
 
-    def step() -> None:
+    def step(with_topo: bool = True) -> None:
         optimizer.zero_grad(set_to_none=True)
-        loss = torch.nn.functional.cross_entropy(model(x), y) + topo()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        if with_topo:
+            loss = loss + topo()
         loss.backward()
         optimizer.step()
 
@@ -71,7 +77,12 @@ def _bench(name: str, kwargs: dict, batch: int, repeats: int) -> dict[str, tuple
         optimizer.zero_grad(set_to_none=True)
         reference.compute(model).backward()
 
-    timers = {"step": step, "topo": topo_only, "topoloss_pkg": reference_only}
+    timers = {
+        "step": step,
+        "plain": lambda: step(with_topo=False),
+        "topo": topo_only,
+        "topoloss_pkg": reference_only,
+    }
     for function in timers.values():
         function()
     times: dict[str, list[tuple[float, float]]] = {key: [] for key in timers}
@@ -94,17 +105,20 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, tau={TAU}, "
         f"median of {args.repeats}; times in s, wall-clock (CPU)"
     )
-    header = ["model", "batch", "layers", "step", "topo", "share", "topoloss pkg", "pkg share"]
+    header = ["model", "batch", "layers", "step", "topo", "share", "marginal share"]
+    header += ["topoloss pkg", "pkg share"]
     print(f"{header[0]:<22}{header[1]:>6}{header[2]:>7}" + "".join(f"{h:>18}" for h in header[3:]))
     for name, kwargs, batch in CASES:
         timing = _bench(name, kwargs, batch, args.repeats)
         label = name + "".join(f" {k}={v}" for k, v in kwargs.items())
         n_layers = len(create_backbone(name, **kwargs).default_topographic_layers())
-        step, topo, pkg = timing["step"], timing["topo"], timing["topoloss_pkg"]
+        step, plain = timing["step"], timing["plain"]
+        topo, pkg = timing["topo"], timing["topoloss_pkg"]
         cells = [
             f"{step[0]:.3f} ({step[1]:.3f})",
             f"{topo[0]:.4f} ({topo[1]:.4f})",
             f"{topo[0] / step[0]:.1%} ({topo[1] / step[1]:.1%})",
+            f"{1 - plain[0] / step[0]:.1%} ({1 - plain[1] / step[1]:.1%})",
             f"{pkg[0]:.4f} ({pkg[1]:.4f})",
             f"{pkg[0] / step[0]:.1%} ({pkg[1] / step[1]:.1%})",
         ]

@@ -22,6 +22,8 @@ from topoaudio_zoo.topography import (
     unit_positions,
     weight_smoothness,
 )
+from topoaudio_zoo.topography.blur import SheetBlur, Workspace, sheet_cosine_losses
+from topoaudio_zoo.topography.loss import _mean_gradient
 
 # ----------------------------------------------------------------------------------- sheets
 
@@ -133,6 +135,7 @@ def _assert_matches_oracle(model, factor, tau, gradients=True):
 @pytest.mark.parametrize(("name", "factor"), [
     ("cochresnet18", 4.0), ("cochresnet18", 3.0), ("cochresnet18", (2.0, 3.0)),
     ("cochresnet50", (2.0, 3.0)), ("cochcnn9", 4.0), ("ast_coch", 4.0), ("ast_coch", (2.0, 3.0)),
+    ("cochresnet18", 2.5), ("ast_coch", (1.5, 4.0)),  # non-integer φ: interpolation adjoint
 ])  # fmt: skip
 def test_loss_and_gradients_equal_topoloss(name, factor):
     torch.manual_seed(0)
@@ -177,6 +180,101 @@ def test_gradient_reaches_only_the_constrained_layers():
             assert parameter.grad is None
 
 
+def test_frozen_layers_get_no_gradient_and_the_others_are_unchanged():
+    torch.manual_seed(0)
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=1.0)
+    expected = _weight_grads(model, loss.layer_names, loss())
+    frozen = model.get_submodule(loss.layer_names[0]).weight
+    frozen.requires_grad_(False)
+    grads = _weight_grads(model, loss.layer_names[1:], loss())
+    assert frozen.grad is None
+    for grad, expected_grad in zip(grads, expected[1:], strict=True):
+        torch.testing.assert_close(grad, expected_grad)
+
+
+def test_any_use_of_the_layer_values_gets_exact_gradients():
+    torch.manual_seed(0)
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=3.0)
+    weights = torch.rand(len(loss.layer_names))
+    oracle = _oracle(loss.layer_names, 4.0, 1.0)
+    per_layer = oracle.compute(model, reduce_mean=False, do_scaling=False)
+    names = loss.layer_names
+    expected_sum = sum(w * per_layer[name] for w, name in zip(weights, names, strict=True))
+    expected = _weight_grads(model, loss.layer_names, expected_sum)
+    grads = _weight_grads(model, loss.layer_names, (weights * loss.layer_values()).sum())
+    for grad, expected_grad in zip(grads, expected, strict=True):
+        torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5 * grad.abs().max())
+
+
+def test_the_loss_receives_the_upstream_gradient_its_gradients_were_computed_for():
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=7.0)
+    values = loss.layer_values()
+    seen = []
+    values.register_hook(seen.append)
+    (loss.tau * values.mean()).backward()  # as TopographicLoss.__call__ and the trainer do
+    assert seen[0].unique().tolist() == [_mean_gradient(len(loss.layer_names), 7.0)]
+
+
+def test_a_second_backward_recomputes_fresh_gradients():
+    torch.manual_seed(0)
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=2.0)
+    weights = [model.get_submodule(name).weight for name in loss.layer_names]
+    value = loss()
+    first = torch.autograd.grad(value, weights, retain_graph=True)
+    kept = [grad.clone() for grad in first]
+    second = torch.autograd.grad(value, weights)
+    for a, b, c in zip(first, second, kept, strict=True):
+        assert a.data_ptr() != b.data_ptr()
+        torch.testing.assert_close(b, c)
+        torch.testing.assert_close(a, c, rtol=0, atol=0)
+
+
+def test_the_loss_can_be_created_without_gradients():
+    model = create_backbone("cochresnet18", width=16)
+    with torch.no_grad():
+        created_without = TopographicLoss(model, tau=2.0)
+    with torch.inference_mode():
+        created_in_inference = TopographicLoss(model, tau=2.0)
+    expected = TopographicLoss(model, tau=2.0)()
+    torch.testing.assert_close(created_without(), expected)
+    torch.testing.assert_close(created_in_inference(), expected)
+
+
+def test_values_without_gradients_carry_no_graph():
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=2.0)
+    with torch.no_grad():
+        values = loss.layer_values()
+    assert values.grad_fn is None
+    torch.testing.assert_close(values, loss.layer_values().detach())
+
+
+def test_low_level_sheet_losses_check_their_arguments():
+    blurs = [SheetBlur(8, 8, 9, (4.0, 4.0))]
+    with pytest.raises(ValueError, match="2 weights for 1 sheets"):
+        sheet_cosine_losses([torch.randn(64, 9)] * 2, blurs)
+    with pytest.raises(ValueError, match="grad_scale"):
+        sheet_cosine_losses([torch.randn(64, 9)], blurs, Workspace(), grad_scale=0.0)
+
+
+def test_inference_mode_values_leave_training_intact():
+    torch.manual_seed(0)
+    model = create_backbone("cochresnet18", width=16)
+    loss = TopographicLoss(model, tau=1.0)
+    with torch.inference_mode():
+        in_inference = loss.layer_values()  # e.g. Lightning's validation sanity check
+    expected = _oracle(loss.layer_names, 4.0, 1.0).compute(model)
+    value = loss.layer_values()
+    torch.testing.assert_close(in_inference, value)
+    torch.testing.assert_close(value.mean(), expected, rtol=0, atol=1e-6)
+    value.sum().backward()
+    assert all(model.get_submodule(name).weight.grad is not None for name in loss.layer_names)
+
+
 def test_minimising_the_loss_smooths_the_weights():
     torch.manual_seed(0)
     model = create_backbone("cochresnet18", width=16)
@@ -200,7 +298,7 @@ def test_zero_tau_is_no_term(monkeypatch):
     def fail(*_args, **_kwargs):
         raise AssertionError("the loss was computed although tau == 0")
 
-    monkeypatch.setattr(loss_module, "sheet_cosine_loss", fail)
+    monkeypatch.setattr(loss_module, "sheet_cosine_losses", fail)
     value = loss()
     assert not loss.enabled
     assert value.shape == () and value.item() == 0.0

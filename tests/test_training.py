@@ -104,8 +104,8 @@ def test_tau_zero_adds_no_term_and_logs_no_topography():
 
     class SpyOnTopo(L.Callback):
         def on_train_start(self, trainer, pl_module):
-            per_layer = pl_module.topo_loss.per_layer
-            pl_module.topo_loss.per_layer = lambda: calls.append(1) or per_layer()
+            layer_values = pl_module.topo_loss.layer_values
+            pl_module.topo_loss.layer_values = lambda: calls.append(1) or layer_values()
 
     module = TopoAudioModule(**tiny_model_kwargs(topography={"tau": 0.0, "factor": 2}))
     probe = FirstStep()
@@ -229,14 +229,14 @@ def test_bf16_autocast_runs_with_the_topographic_loss_in_float32():
 
     class Dtypes(L.Callback):
         def on_train_start(self, trainer, pl_module):
-            per_layer = pl_module.topo_loss.per_layer
+            layer_values = pl_module.topo_loss.layer_values
 
             def spy():
-                values = per_layer()
-                seen["topo"].update(v.dtype for v in values.values())
+                values = layer_values()
+                seen["topo"].add(values.dtype)
                 return values
 
-            pl_module.topo_loss.per_layer = spy
+            pl_module.topo_loss.layer_values = spy
             pl_module.model.backbone.register_forward_hook(
                 lambda _m, _i, out: seen["logits"].update(v.dtype for v in out.values())
             )

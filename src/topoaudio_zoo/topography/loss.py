@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .blur import Workspace, blurred_size, sheet_cosine_loss
+from .blur import SheetBlur, Workspace, blurred_size, sheet_cosine_losses
 from .sheets import sheet_shape
 
 __all__ = ["DEFAULT_FACTOR", "TopographicLoss", "unwrap_model"]
@@ -107,6 +107,15 @@ def _resolve_layer(model: nn.Module, name: str, factor: tuple[float, float]) -> 
     return _SheetLayer(path, module, height, width, module.weight[0].numel())
 
 
+def _mean_gradient(n_values: int, tau: float) -> float:
+    """The gradient that ``(tau * values.mean()).backward()`` gives each of ``n_values``
+    float32 values, bit for bit (the loss' gradients are precomputed for it)."""
+    with torch.inference_mode(False), torch.enable_grad():
+        values = torch.zeros(n_values, requires_grad=True)
+        (grad,) = torch.autograd.grad(tau * values.mean(), values)
+    return float(grad[0])
+
+
 class TopographicLoss:
     """τ × mean over layers of TopoLoss' per-layer value (see the module doc).
 
@@ -118,7 +127,10 @@ class TopographicLoss:
     layers (a ``module.``/``_orig_mod.`` prefix left by a wrapper is dropped). Layers are
     resolved and checked once, here (so create the loss after any surgery that replaces
     them); invalid ones raise ``ValueError`` naming the layer. The loss is computed in
-    float32 with autocast disabled, whatever the weights' dtype and device.
+    float32 with autocast disabled, whatever the weights' dtype and device. The weights'
+    gradients are computed with the value (see :meth:`layer_values`) and held until the
+    backward pass: float32 memory as large as the constrained weights (about 94 MB for
+    ``cochresnet50``), which the gradients take anyway once in ``.grad``.
 
     Not an ``nn.Module`` (it holds no parameters of its own and must not register the
     model's layers a second time when stored on a LightningModule).
@@ -152,7 +164,11 @@ class TopographicLoss:
             raise ValueError("layers must name at least one layer")
         self._layers = [_resolve_layer(module, name, self.factor) for name in names]
         self.layer_names = [layer.name for layer in self._layers]
+        self._blurs = [
+            SheetBlur(layer.height, layer.width, layer.dim, self.factor) for layer in self._layers
+        ]
         self._workspace = Workspace()
+        self._grad_scale = _mean_gradient(len(self._layers), self.tau or 1.0)
         duplicates = sorted({name for name in self.layer_names if self.layer_names.count(name) > 1})
         if duplicates:
             raise ValueError(f"topographic layers listed more than once: {duplicates}")
@@ -162,27 +178,29 @@ class TopographicLoss:
         """Whether the loss contributes (``tau > 0``)."""
         return self.tau > 0
 
+    def layer_values(self) -> torch.Tensor:
+        """Unscaled per-layer values ``1 − mean cos``, a ``(len(layer_names),)`` float32
+        tensor with graph; computed whatever ``tau`` is (e.g. for logging).
+
+        With gradients enabled, the weights' gradients are computed here already, for the
+        loss ``tau × values.mean()`` (any other use of the values is rescaled in the
+        backward pass, at the cost of one more pass over the weights): compute the values
+        once per step and take both the loss and the logs from them; wrap log-only calls
+        in ``torch.no_grad()``."""
+        weights = [layer.module.weight for layer in self._layers]
+        with torch.autocast(device_type=weights[0].device.type, enabled=False):
+            return sheet_cosine_losses(weights, self._blurs, self._workspace, self._grad_scale)
+
     def per_layer(self) -> dict[str, torch.Tensor]:
-        """Unscaled per-layer values ``1 − mean cos`` (0-dim float32, with graph), in the
-        order of ``layer_names``; computed whatever ``tau`` is (e.g. for logging)."""
-        device_type = self._layers[0].module.weight.device.type
-        with torch.autocast(device_type=device_type, enabled=False):
-            return {
-                layer.name: sheet_cosine_loss(
-                    layer.module.weight.float().reshape(layer.height * layer.width, layer.dim),
-                    layer.height,
-                    layer.width,
-                    self.factor,
-                    self._workspace,
-                )
-                for layer in self._layers
-            }
+        """:meth:`layer_values` by layer name (0-dim float32 tensors, with graph), in the
+        order of ``layer_names``."""
+        return dict(zip(self.layer_names, self.layer_values().unbind(), strict=True))
 
     def __call__(self) -> torch.Tensor:
-        """The loss, a 0-dim float32 tensor: ``tau × mean(per_layer().values())``."""
+        """The loss, a 0-dim float32 tensor: ``tau × mean(layer_values())``."""
         if not self.enabled:
             return torch.zeros((), device=self._layers[0].module.weight.device)
-        return self.tau * torch.stack(list(self.per_layer().values())).mean()
+        return self.tau * self.layer_values().mean()
 
     def __repr__(self) -> str:
         return f"TopographicLoss(tau={self.tau}, factor={self.factor}, layers={self.layer_names})"

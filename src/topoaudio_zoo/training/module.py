@@ -235,11 +235,12 @@ class TopoAudioModule(L.LightningModule):
             self.metrics[f"{stage}_metrics"][task].update(logits[task].detach(), metric_target)
         logs[f"{stage}/task_loss"] = total.detach()
         if stage == "train" and self.topo_loss.enabled:
-            per_layer = self.topo_loss.per_layer()
-            topo = self.topo_loss.tau * torch.stack(list(per_layer.values())).mean()
+            values = self.topo_loss.layer_values()
+            topo = self.topo_loss.tau * values.mean()
             total = total + topo
             logs["train/topo"] = topo.detach()
-            logs.update({f"topo/{k}": v.detach() for k, v in per_layer.items()})
+            names = self.topo_loss.layer_names
+            logs.update({f"topo/{k}": v for k, v in zip(names, values.detach(), strict=True)})
         logs[f"{stage}/loss"] = total.detach()
         training = stage == "train"
         self.log_dict(
