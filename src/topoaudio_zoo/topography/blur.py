@@ -33,7 +33,6 @@ import math
 from collections.abc import Hashable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch.autograd.function import FunctionCtx, once_differentiable
 
 __all__ = ["SheetBlur", "Workspace", "blurred_size", "sheet_cosine_losses"]
@@ -121,7 +120,8 @@ class SheetBlur:
     def down(self, vectors: torch.Tensor) -> torch.Tensor:
         """``(1, D, h, w)`` channels-last down-sampled sheet of contiguous ``vectors``."""
         grid = _sheet_view(vectors, self.height, self.width, self.dim)
-        return F.interpolate(grid, scale_factor=self.scale, mode="bilinear")
+        # F.interpolate(grid, scale_factor=self.scale, mode="bilinear") without its checks
+        return torch.ops.aten.upsample_bilinear2d.vec(grid, None, False, list(self.scale))
 
     def up_into(self, small: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """Up-sampled ``small`` written into ``out`` (``(H·W, D)``), returned as ``(H·W, D)``."""
@@ -160,11 +160,11 @@ class SheetBlur:
         self._taps(grad).add_(spread, alpha=self.tap_weight)
 
 
-def _value_and_gradient(
+def _mean_cos_and_gradient(
     vectors: torch.Tensor, blur: SheetBlur, workspace: Workspace, scale: float | None
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``1 − mean cos`` of one sheet (0-dim) and, unless ``scale`` is ``None``, ``scale ×``
-    its gradient with respect to ``vectors`` (a fresh ``(H·W, D)`` tensor)."""
+    """``mean cos`` of one sheet (0-dim) and, unless ``scale`` is ``None``, ``scale ×`` the
+    gradient of ``1 − mean cos`` with respect to ``vectors`` (a fresh ``(H·W, D)`` tensor)."""
     units, dim = vectors.shape
     blurred = blur.up_into(blur.down(vectors), workspace.get("blurred", blur.numel, vectors.device))
     norm_v = torch.linalg.vector_norm(vectors, dim=1, keepdim=True).clamp_min_(_EPS)
@@ -172,17 +172,18 @@ def _value_and_gradient(
     scratch = workspace.get("scratch", blur.numel, vectors.device).view(units, dim)
     inverse = torch.mul(norm_v, norm_b).reciprocal_()
     cos = torch.mul(vectors, blurred, out=scratch).sum(dim=1, keepdim=True).mul_(inverse)
-    value = 1 - cos.mean()
+    mean_cos = cos.mean()
     if scale is None:
-        return value, None
+        return mean_cos, None
     alpha = inverse.mul_(-scale / units)
-    ratio_v = cos.mul(norm_v).div_(norm_b)  # cos · |v|/|b|
-    ratio_b = cos.mul_(norm_b).div_(norm_v)  # cos · |b|/|v|
+    norm_ratio = norm_v.div_(norm_b)
+    ratio_v = cos.mul(norm_ratio)  # cos · |v|/|b|
+    ratio_b = cos.div_(norm_ratio)  # cos · |b|/|v|
     torch.addcmul(vectors, blurred, ratio_v, value=-1, out=scratch)
     grad_small = blur.up_adjoint(scratch.mul_(alpha))
     grad = torch.addcmul(blurred, vectors, ratio_b, value=-1).mul_(alpha)
     blur.add_down_adjoint_(grad, grad_small)
-    return value, grad
+    return mean_cos, grad
 
 
 def _sheet_vectors(weight: torch.Tensor, blur: SheetBlur) -> torch.Tensor:
@@ -203,16 +204,18 @@ class _SheetCosineLosses(torch.autograd.Function):
         grad_scale: float | None,
         *weights: torch.Tensor,
     ) -> torch.Tensor:
-        values, grads = [], []
+        means, grads = [], []
         for index, (blur, weight) in enumerate(zip(blurs, weights, strict=True)):
             scale = grad_scale if ctx.needs_input_grad[3 + index] else None
-            value, grad = _value_and_gradient(_sheet_vectors(weight, blur), blur, workspace, scale)
-            values.append(value)
+            mean, grad = _mean_cos_and_gradient(
+                _sheet_vectors(weight, blur), blur, workspace, scale
+            )
+            means.append(mean)
             grads.append(grad)
         ctx.save_for_backward(*weights)
         ctx.blurs, ctx.workspace = blurs, workspace
         ctx.grad_scale, ctx.grads = grad_scale, grads
-        return torch.stack(values)
+        return 1 - torch.stack(means)
 
     @staticmethod
     @once_differentiable
@@ -228,7 +231,7 @@ class _SheetCosineLosses(torch.autograd.Function):
                 grad = None
             elif grad is None:
                 vectors = _sheet_vectors(weight, blur)
-                _, grad = _value_and_gradient(vectors, blur, ctx.workspace, 1.0)
+                _, grad = _mean_cos_and_gradient(vectors, blur, ctx.workspace, 1.0)
                 grad.mul_(grad_values[index])
             elif not planned:
                 grad.mul_(grad_values[index] / scale)
