@@ -94,7 +94,7 @@ class SheetBlur:
     """
 
     def __init__(self, height: int, width: int, dim: int, factor: tuple[float, float]) -> None:
-        self.height, self.width, self.dim, self.factor = height, width, dim, factor
+        self.height, self.width, self.dim = height, width, dim
         self.small = blurred_size(height, width, factor)
         self.scale = (1.0 / factor[0], 1.0 / factor[1])
         rows, cols = _integer_taps(factor[0]), _integer_taps(factor[1])
@@ -151,8 +151,7 @@ class SheetBlur:
                 list(self.small),
                 [1, self.dim, self.height, self.width],
                 False,
-                1.0 / self.factor[0],
-                1.0 / self.factor[1],
+                *self.scale,
             )
             grad.add_(full.permute(0, 2, 3, 1).reshape(-1, self.dim))
             return

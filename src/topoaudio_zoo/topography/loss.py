@@ -164,14 +164,14 @@ class TopographicLoss:
             raise ValueError("layers must name at least one layer")
         self._layers = [_resolve_layer(module, name, self.factor) for name in names]
         self.layer_names = [layer.name for layer in self._layers]
+        duplicates = sorted({name for name in self.layer_names if self.layer_names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"topographic layers listed more than once: {duplicates}")
         self._blurs = [
             SheetBlur(layer.height, layer.width, layer.dim, self.factor) for layer in self._layers
         ]
         self._workspace = Workspace()
         self._grad_scale = _mean_gradient(len(self._layers), self.tau or 1.0)
-        duplicates = sorted({name for name in self.layer_names if self.layer_names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"topographic layers listed more than once: {duplicates}")
 
     @property
     def enabled(self) -> bool:
