@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from topoloss import LaplacianPyramid, TopoLoss
 from topoloss.cortical_sheet.common import find_cortical_sheet_size
 from topoloss.cortical_sheet.output import get_cortical_sheet_conv, get_cortical_sheet_linear
@@ -259,6 +260,31 @@ def test_low_level_sheet_losses_check_their_arguments():
         sheet_cosine_losses([torch.randn(64, 9)] * 2, blurs)
     with pytest.raises(ValueError, match="grad_scale"):
         sheet_cosine_losses([torch.randn(64, 9)], blurs, Workspace(), grad_scale=0.0)
+
+
+@pytest.mark.parametrize(("height", "width", "factor"), [
+    (16, 32, (4.0, 4.0)), (8, 12, (3.0, 5.0)), (7, 9, (2.0, 2.5)), (6, 6, (1.0, 1.5)),
+])  # fmt: skip
+def test_blur_matrices_are_the_interpolations(height, width, factor):
+    torch.set_default_dtype(torch.float64)  # the matrices are float32 whatever the default
+    try:
+        blur = SheetBlur(height, width, 5, factor)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    sheet = torch.randn(1, 5, height, width)
+    small = F.interpolate(sheet, scale_factor=(1 / factor[0], 1 / factor[1]), mode="bilinear")
+    blurred = F.interpolate(small, size=(height, width), mode="bilinear")
+    matrices = blur.matrices(torch.device("cpu"))
+    vectors = sheet[0].permute(1, 2, 0).reshape(-1, 5)
+    ours_small = matrices.down.apply(vectors)
+    torch.testing.assert_close(ours_small, small[0].permute(1, 2, 0).reshape(-1, 5))
+    ours = matrices.up.apply(ours_small)
+    torch.testing.assert_close(ours, blurred[0].permute(1, 2, 0).reshape(-1, 5))
+    for rows in (matrices.down, matrices.up):
+        assert torch.diff(rows.offsets).max() <= 4  # bilinear: at most 2 × 2 neighbours
+    probe = torch.randn(height * width, 5)
+    adjoint = (matrices.up_adjoint.apply(probe) * ours_small).sum()
+    torch.testing.assert_close(adjoint, (probe * ours).sum())
 
 
 def test_inference_mode_values_leave_training_intact():
