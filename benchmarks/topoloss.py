@@ -4,7 +4,7 @@ For each model: a full training step (``zero_grad``, forward on a 211×390 cochl
 cross-entropy, the topographic loss, backward of their sum, SGD step) and, separately, the
 topographic loss alone (forward + backward, gradients into ``.grad`` cleared before the
 timer starts, as the step's ``zero_grad`` leaves them: freeing the previous step's gradients
-is part of the step, and takes 10–20 ms on the 2-core CI machine for ``cochresnet50``).
+is part of the step: up to about 20 ms for ``cochresnet50`` on a 2-core machine).
 The share is ``topo / step``. The marginal share is ``added / step``, ``added`` being the
 median over repeats of ``step − plain``, ``plain`` the same step without the topographic
 term (τ = 0) timed right after it: what the loss really adds, including the pass that sums
