@@ -285,6 +285,9 @@ def test_blur_matrices_are_the_interpolations(height, width, factor):
     probe = torch.randn(height * width, 5)
     adjoint = (matrices.up_adjoint.apply(probe) * ours_small).sum()
     torch.testing.assert_close(adjoint, (probe * ours).sum())
+    moved = blur.matrices(torch.device("meta"))  # another device: moved once, then kept
+    assert moved.gradient.values.device.type == moved.alpha_index.device.type == "meta"
+    assert blur.matrices(torch.device("meta")) is moved
 
 
 def test_inference_mode_values_leave_training_intact():

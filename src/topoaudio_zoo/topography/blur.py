@@ -94,8 +94,7 @@ class _SparseRows:
         return _SparseRows.from_entries(self.columns, self.rows, self.values, n_columns)
 
     def to(self, device: torch.device) -> _SparseRows:
-        return _SparseRows(self.rows.to(device), self.columns.to(device),
-                           self.values.to(device), self.offsets.to(device))  # fmt: skip
+        return _SparseRows(**{name: tensor.to(device) for name, tensor in vars(self).items()})
 
     def apply(self, table: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
         """``matrix @ table`` for a ``(n_columns, D)`` ``table``: a fresh ``(n_rows, D)``
@@ -145,9 +144,7 @@ class _BlurMatrices:
     alpha_index: torch.Tensor  # per gradient entry: its row (U part) or H·W (Dᵀ part)
 
     def to(self, device: torch.device) -> _BlurMatrices:
-        return _BlurMatrices(self.down.to(device), self.up.to(device),
-                             self.up_adjoint.to(device), self.gradient.to(device),
-                             self.alpha_index.to(device))  # fmt: skip
+        return _BlurMatrices(**{name: part.to(device) for name, part in vars(self).items()})
 
 
 class SheetBlur:
