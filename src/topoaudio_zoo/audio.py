@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as taf
+
+from .torchaudio_backend import torchaudio_functional
 
 DEFAULT_RMS = 0.1
 # libsndfile's log line for a WAV/AIFF whose audio chunk is shorter than its header says.
@@ -98,7 +99,7 @@ def resample(waveform: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
             raise AudioError(f"{name}: expected a positive integer rate in Hz, got {value!r}")
     if orig_sr == new_sr:
         return waveform
-    return taf.resample(waveform, int(orig_sr), int(new_sr))
+    return torchaudio_functional().resample(waveform, int(orig_sr), int(new_sr))
 
 
 def crop_or_pad(
