@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine (Debian/Ubuntu, Python >= 3.10): a virtual environment in .venv with
-# topoaudio-zoo installed. With --dev, also the test dependencies and the Debian packages the
-# offline corpora are rendered with (espeak-ng, fluidsynth, fluid-soundfont-gm, sox).
+# topoaudio-zoo and the exact versions of requirements/lock.txt. With --dev, also the test
+# dependencies (requirements/lock-dev.txt) and the Debian packages the offline corpora are
+# rendered with (espeak-ng, fluidsynth, fluid-soundfont-gm, sox).
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,8 +33,9 @@ python="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
-extra=""
-if [ "$dev" = 1 ]; then extra="[dev]"; fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".${extra}"
+# Exact versions from the lock (refresh it with scripts/lock.sh), then the package itself.
+lock=requirements/lock.txt
+if [ "$dev" = 1 ]; then lock=requirements/lock-dev.txt; fi
+.venv/bin/python -m pip install --quiet -r "$lock"
+.venv/bin/python -m pip install --quiet --no-deps -e .
 .venv/bin/python -c "import torch, torchaudio; print(f'torch {torch.__version__}, torchaudio {torchaudio.__version__}: ok')"

@@ -89,7 +89,34 @@ class TopoAudioModel(
 
     def embed(self, waveform: torch.Tensor) -> torch.Tensor:
         """Pooled features before the heads, ``(batch, num_features)``."""
-        return self.backbone.forward_features(self.cochleagram(waveform))
+        return self.forward_head(self.forward_features(waveform), pre_logits=True)
+
+    def _as_cochleagram(self, x: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``(batch, samples)`` through the front end; cochleagrams unchanged."""
+        return self.cochleagram(x) if x.ndim == 2 else x
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The backbone's last map before pooling (timm's ``forward_features``).
+
+        ``x``: waveforms ``(batch, clip_samples)`` at ``sample_rate`` Hz, or cochleagrams
+        ``(batch, channels, frames)`` / ``(batch, 1, channels, frames)``.
+        """
+        return self.backbone.forward_features(self._as_cochleagram(x))
+
+    def forward_head(
+        self, x: torch.Tensor, pre_logits: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Pooling and heads of the backbone (timm's ``forward_head``); ``pre_logits=True``
+        gives the pooled embedding ``(batch, num_features)``."""
+        return self.backbone.forward_head(x, pre_logits=pre_logits)
+
+    def forward_intermediates(
+        self, x: torch.Tensor, indices: int | Sequence[int] | None = None, **kwargs: Any
+    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
+        """timm's ``forward_intermediates`` on waveforms or cochleagrams (as
+        :meth:`forward_features`); see :meth:`Backbone.forward_intermediates
+        <topoaudio_zoo.backbones.Backbone.forward_intermediates>` for the options."""
+        return self.backbone.forward_intermediates(self._as_cochleagram(x), indices, **kwargs)
 
     def topographic_loss(self, tau: float | None = None) -> TopographicLoss:
         """The TopoLoss of this model's configuration (``tau`` overrides the recorded τ)."""
@@ -102,7 +129,11 @@ class TopoAudioModel(
         )
 
     def preprocess(
-        self, waveform: torch.Tensor | np.ndarray, sr: int, offset: int | str = "center"
+        self,
+        waveform: torch.Tensor | np.ndarray,
+        sr: int,
+        offset: int | str = "center",
+        name: str = "waveform",
     ) -> torch.Tensor:
         """Make any waveform a model input: mono, resampled, cropped/padded, RMS-normalised.
 
@@ -110,9 +141,14 @@ class TopoAudioModel(
             waveform: one sound, ``(time,)`` or ``(channels, time)`` (channels are averaged).
             sr: its rate in Hz (resampled to ``sample_rate``; never ignored).
             offset: where to crop or pad (see :func:`topoaudio_zoo.audio.crop_or_pad`).
+            name: the sound's name (e.g. its file) in errors and warnings.
 
         Returns:
             ``(1, clip_samples)`` float32.
+
+        Warns:
+            AudioWarning: naming the sound when it is cropped (with the kept span), much
+                shorter than the input, or silent (see :func:`topoaudio_zoo.audio.prepare_waveform`).
         """
         if isinstance(waveform, np.ndarray):
             waveform = torch.from_numpy(np.ascontiguousarray(waveform))
@@ -123,6 +159,7 @@ class TopoAudioModel(
             self.clip_samples,
             rms=self.config["rms"],
             offset=offset,
+            name=name,
         )
         return clip.unsqueeze(0)
 
@@ -136,7 +173,9 @@ class TopoAudioModel(
                 raise AudioError(f"audio: expected (time,) or (batch, time), got {audio.shape}")
             rate = self.sample_rate if sr is None else sr
             sounds = audio.reshape(1, -1) if audio.ndim == 1 else audio
-            clips = [self.preprocess(sound, rate) for sound in sounds]
+            clips = [
+                self.preprocess(sound, rate, name=f"audio[{i}]") for i, sound in enumerate(sounds)
+            ]
             return torch.cat(clips), [f"sound{i}" for i in range(len(clips))]
         if sr is not None:
             raise AudioError(
@@ -154,7 +193,7 @@ class TopoAudioModel(
                     "go in one (batch, time) tensor, with sr=...)"
                 )
             waveform, rate = load_audio(path)
-            clips.append(self.preprocess(waveform, rate))
+            clips.append(self.preprocess(waveform, rate, name=str(path)))
             names.append(str(path))
         return torch.cat(clips), names
 
@@ -259,8 +298,12 @@ class TopoAudioModel(
         folder: str | os.PathLike,
         map_location: str | torch.device = "cpu",
         label: str | None = None,
+        sha256: str | None = None,
     ) -> TopoAudioModel:
-        """Build from ``folder/config.json`` and load ``folder/model.safetensors`` strictly."""
+        """Build from ``folder/config.json`` and load ``folder/model.safetensors`` strictly.
+
+        ``sha256``, when given, is the weight file's expected digest, checked before loading.
+        """
         folder = Path(folder)
         label = label or str(folder)
         try:
@@ -271,5 +314,5 @@ class TopoAudioModel(
             model = cls(config)
         except ValueError as err:
             raise ValueError(f"{label}: {folder / CONFIG_FILE}: {err}") from err
-        load_weights_strict(model, folder / WEIGHTS_FILE, source=label)
+        load_weights_strict(model, folder / WEIGHTS_FILE, source=label, sha256=sha256)
         return model.to(map_location).eval()

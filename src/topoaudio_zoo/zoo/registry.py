@@ -1,8 +1,11 @@
 """The static model registry (works offline) and the zoo's entry points.
 
 A registry entry is data: the model's configuration (architecture, heads, topography, front end)
-plus where its weights live — a folder of the repository's ``checkpoints/`` (used first, no
-network: the embedded default) and/or a Hub repository id with a pinned revision.
+plus where its weights live — a shipped folder (used first, no network) with the SHA-256 of its
+weight file, and/or a Hub repository id with a pinned revision. Shipped folders are looked for
+in :func:`checkpoint_dirs`: ``$TOPOAUDIO_ZOO_CHECKPOINTS``, then the installed package's
+``topoaudio_zoo/checkpoints/`` (the embedded default and its baseline travel in the wheel), then
+a source checkout's ``checkpoints/``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ __all__ = [
     "DEFAULT_BASELINE",
     "DEFAULT_MODEL",
     "ModelEntry",
-    "checkpoints_root",
+    "checkpoint_dirs",
     "create_model",
     "from_pretrained",
     "get_entry",
@@ -52,8 +55,9 @@ class ModelEntry:
     Attributes:
         name: registry name, e.g. ``"topoaudio-cochresnet18w32-tau25"``.
         config: the model configuration (as in ``config.json``) used to build it untrained.
-        local_dir: folder under the checkpoints root holding ``config.json`` and
-            ``model.safetensors``; used first, with no network.
+        local_dir: folder name, under one of :func:`checkpoint_dirs`, holding ``config.json``
+            and ``model.safetensors``; used first, with no network.
+        sha256: hex SHA-256 of the shipped ``model.safetensors``, verified on every load.
         hub_repo: Hugging Face Hub repository id, or ``None`` if not published.
         revision: pinned revision (commit) of ``hub_repo``.
         description: one line for listings.
@@ -62,6 +66,7 @@ class ModelEntry:
     name: str
     config: dict[str, Any]
     local_dir: str | None = None
+    sha256: str | None = None
     hub_repo: str | None = None
     revision: str | None = None
     description: str = ""
@@ -75,11 +80,14 @@ class ModelEntry:
         return json.loads(json.dumps(self.config))
 
     def local_path(self) -> Path | None:
-        """The shipped folder, if it exists on this installation."""
+        """The shipped folder, in the first of :func:`checkpoint_dirs` that holds it, if any."""
         if self.local_dir is None:
             return None
-        path = checkpoints_root() / self.local_dir
-        return path if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file() else None
+        for root in checkpoint_dirs():
+            path = root / self.local_dir
+            if (path / CONFIG_FILE).is_file() and (path / WEIGHTS_FILE).is_file():
+                return path
+        return None
 
     @property
     def has_weights(self) -> bool:
@@ -87,13 +95,27 @@ class ModelEntry:
         return self.local_path() is not None or self.hub_repo is not None
 
 
-def checkpoints_root() -> Path:
-    """Where shipped weights live: ``$TOPOAUDIO_ZOO_CHECKPOINTS`` or the repository's
-    ``checkpoints/`` folder."""
+PACKAGE_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+SOURCE_CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints"
+
+
+def checkpoint_dirs() -> list[Path]:
+    """Folders searched for shipped models, in order: ``$TOPOAUDIO_ZOO_CHECKPOINTS`` (if set),
+    the package's own ``topoaudio_zoo/checkpoints/`` and a source checkout's ``checkpoints/``."""
     override = os.environ.get("TOPOAUDIO_ZOO_CHECKPOINTS")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[3] / "checkpoints"
+    dirs = [Path(override).expanduser()] if override else []
+    return [*dirs, PACKAGE_CHECKPOINTS, SOURCE_CHECKPOINTS]
+
+
+def _where_to_get(entry: ModelEntry) -> str:
+    searched = ", ".join(str(path) for path in checkpoint_dirs())
+    return (
+        f"{entry.name!r} has no pretrained weights here: the folder {entry.local_dir!r} is not in "
+        f"{searched}, and it is not published on the Hub. Its weights ship in the source "
+        "repository's checkpoints/ folder: run from a source checkout, or copy that folder and "
+        "point $TOPOAUDIO_ZOO_CHECKPOINTS at it. create_model(name) builds it untrained, e.g. "
+        "to train it with the configs/ recipes."
+    )
 
 
 def register_model(entry: ModelEntry, overwrite: bool = False) -> ModelEntry:
@@ -194,11 +216,7 @@ def locate_model_files(
     if local is not None and revision is None and not force_download:
         return local, entry.name
     if entry.hub_repo is None:
-        raise ValueError(
-            f"{entry.name!r} has no pretrained weights here (not shipped in "
-            f"{checkpoints_root()}, not published on the Hub); create_model({entry.name!r}) "
-            "builds it untrained, e.g. to train it with the configs/ recipes."
-        )
+        raise ValueError(_where_to_get(entry))
     folder = fetch_model_files(
         entry.hub_repo, revision=revision or entry.revision, label=entry.name, **fetch
     )
@@ -238,7 +256,10 @@ def from_pretrained(
         force_download=force_download,
         token=token,
     )
-    return TopoAudioModel.from_folder(folder, map_location, label=label)
+    entry = _REGISTRY.get(str(name_or_path))
+    shipped = entry is not None and entry.sha256 is not None and folder == entry.local_path()
+    sha256 = entry.sha256 if shipped else None
+    return TopoAudioModel.from_folder(folder, map_location, label=label, sha256=sha256)
 
 
 def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> TopoAudioModel:
@@ -294,13 +315,21 @@ def _register_paper_models() -> None:
             )
 
 
+# SHA-256 of each shipped model.safetensors, by τ (``sha256sum`` of the files).
+_CPU_MODEL_SHA256 = {
+    0: "f939d6b2a080b65fe884a3323f8b07678ab653a972a06d0fe27503627b2523da",
+    5: "961daeeaa86f50dda4e2b27e10d192e94f484e879678a28fcb5c6d6208a5b880",
+    25: "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
+}
+
+
 def _register_cpu_models() -> None:
     """The models trained here on CPU and shipped in ``checkpoints/`` (not on the Hub yet)."""
     data = (
         "synthetic Word-Speaker-Noise: espeak-ng words (Speech Commands layout) mixed with "
         "FluidSynth FluidR3_GM notes (NSynth layout); not the paper's data"
     )
-    for tau in (0, 5, 25):
+    for tau, sha256 in _CPU_MODEL_SHA256.items():
         name = DEFAULT_BASELINE if tau == 0 else f"topoaudio-cochresnet18w32-tau{tau}"
         kind = "non-topographic baseline" if tau == 0 else f"TopoAudio, τ={tau}"
         register_model(
@@ -315,6 +344,7 @@ def _register_cpu_models() -> None:
                     "training_data": {"description": data},
                 },
                 local_dir=name,
+                sha256=sha256,
                 description=f"CochResNet18 width 32, {kind}; trained on CPU on {data}",
                 tags=("cpu", "shipped"),
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -10,7 +11,13 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-__all__ = ["WeightsError", "load_state_dict_strict", "load_weights_strict"]
+__all__ = [
+    "WeightsError",
+    "file_sha256",
+    "load_state_dict_strict",
+    "load_weights_strict",
+    "verify_sha256",
+]
 
 
 class WeightsError(ValueError):
@@ -22,19 +29,54 @@ def _listing(keys: list[str], limit: int = 8) -> str:
     return shown + (f", … ({len(keys) - limit} more)" if len(keys) > limit else "")
 
 
-def load_weights_strict(model: nn.Module, path: str | os.PathLike, source: str = "") -> nn.Module:
+def file_sha256(path: str | os.PathLike) -> str:
+    """The hex SHA-256 digest of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike, expected: str, source: str = "") -> None:
+    """Check that ``path`` has the SHA-256 digest ``expected`` (hex).
+
+    Raises:
+        WeightsError: naming the file, both digests and how to restore the file.
+    """
+    actual = file_sha256(path)
+    if actual != expected.lower():
+        where = f"{source} ({path})" if source else str(path)
+        raise WeightsError(
+            f"{where}: checksum mismatch (sha256 {actual}, expected {expected}). The file is "
+            "corrupted or was modified: restore it (reinstall the package, git checkout the "
+            "file, or download it again with force_download=True)."
+        )
+
+
+def load_weights_strict(
+    model: nn.Module, path: str | os.PathLike, source: str = "", sha256: str | None = None
+) -> nn.Module:
     """Load ``model.safetensors`` into ``model``; every key must match in name and shape.
 
     Nothing is unpickled: the file is read with ``safetensors``. Tensors stored in another
     floating dtype (e.g. float16) are converted to the model's dtype.
 
+    Args:
+        model: the model built from its configuration.
+        path: the safetensors file.
+        source: names the weights in messages (registry name, Hub id, folder).
+        sha256: the file's expected hex SHA-256 digest, checked before anything is read.
+
     Raises:
-        WeightsError: a corrupted or truncated file, missing or unexpected keys (named), or
-            shape or dtype mismatches (named) — the config and the weights do not belong
-            together.
+        WeightsError: a checksum mismatch, a corrupted or truncated file, missing or
+            unexpected keys (named), or shape or dtype mismatches (named) — the config and the
+            weights do not belong together.
     """
     path = Path(path)
     where = f"{source} ({path})" if source else str(path)
+    if sha256 is not None:
+        verify_sha256(path, sha256, source)
     try:
         state = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as err:
