@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import AUDIO_EXTENSIONS
 from .base import AudioDataModule, ClipTable
 from .download import require_paths
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioFolderDataModule", "read_audio_folder", "stratified_split"]
-
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 
 
 def read_audio_folder(
@@ -21,8 +20,10 @@ def read_audio_folder(
 ) -> tuple[list[tuple[str, str, int]], list[str]]:
     """The labelled files and the sorted class names.
 
-    Without ``csv_path``: each sub-folder of ``root`` is a class holding audio files
-    (``.wav .flac .ogg .mp3``, searched recursively); files directly under ``root`` are ignored.
+    Without ``csv_path``: each sub-folder of ``root`` is a class holding audio files (every
+    extension of a format soundfile reads, :data:`~topoaudio_zoo.audio.AUDIO_EXTENSIONS`:
+    ``.wav .flac .ogg .oga .opus .mp3 .aiff .au`` ..., searched recursively); files directly
+    under ``root`` are ignored. Unreadable files are found when loaded (see ``skip_bad``).
     With ``csv_path`` (relative to ``root`` or absolute): rows ``path,label`` (a header row
     ``path,label`` is allowed), paths relative to the CSV's folder.
 
@@ -48,7 +49,7 @@ def read_audio_folder(
             )
             if not files:
                 raise ValueError(
-                    f"{folder}: empty class folder (no {'/'.join(AUDIO_EXTENSIONS)} files)"
+                    f"{folder}: empty class folder (no audio file: {' '.join(AUDIO_EXTENSIONS)})"
                 )
             entries += [(str(p), p.relative_to(root).as_posix(), folder.name) for p in files]
     else:
