@@ -225,5 +225,34 @@ def test_init_from_a_model_of_another_architecture_fails_at_once(kwargs, match, 
 
 
 def test_init_from_a_missing_checkpoint_names_it(tmp_path):
-    with pytest.raises(ValueError, match=r"init_from: no checkpoint file .*missing.ckpt"):
+    with pytest.raises(ValueError, match=r"init_from: .*missing.ckpt: no such checkpoint file"):
         TopoAudioModule(init_from=str(tmp_path / "missing.ckpt"))
+
+
+def _save_lightning_checkpoint(path: Path, seed: int) -> TopoAudioModel:
+    """A checkpoint as Lightning writes it (``model.``-prefixed weights, hyper-parameters)."""
+    source = save_zoo_model(path.parent / f"zoo-{seed}", {"word": 5})
+    with torch.no_grad():
+        for param in source.parameters():
+            param.normal_(generator=torch.Generator().manual_seed(seed))
+    hparams = {"architecture": "cochresnet18", "architecture_kwargs": {"width": 4}}
+    hparams["cochleagram"] = COCHLEAGRAM
+    state = {f"model.{key}": value for key, value in source.state_dict().items()}
+    torch.save({"state_dict": state, "hyper_parameters": hparams}, path)
+    return source
+
+
+def test_a_checkpoint_rewritten_at_the_same_path_is_read_afresh(tmp_path):
+    path = tmp_path / "run.ckpt"
+    for seed in (1, 2):
+        source = _save_lightning_checkpoint(path, seed)
+        module = TopoAudioModule(init_from=str(path), tasks={"word": {"num_classes": 5}})
+        conv = "backbone.conv1.weight"
+        assert torch.equal(module.model.state_dict()[conv], source.state_dict()[conv]), seed
+
+
+def test_init_from_an_unreadable_checkpoint_gives_the_readers_reason(tmp_path):
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"garbage" * 10)
+    with pytest.raises(ValueError, match=r"init_from: .*garbage.ckpt: refused by torch.load"):
+        TopoAudioModule(init_from=str(garbage))

@@ -92,7 +92,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..zoo.export import export_checkpoint, read_metrics
+    from ..training.export import export_checkpoint, read_metrics
 
     metrics = read_metrics(args.metrics) if args.metrics is not None else None
     model = export_checkpoint(

@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-import functools
-from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from .checkpoint import model_state_dict, read_lightning_checkpoint
 
 __all__ = ["comparable", "initial_weights", "load_initial_weights", "merge_source_config"]
 
 _INHERITED = ("architecture", "architecture_kwargs", "cochleagram")
 
 
-@functools.lru_cache(maxsize=4)
 def initial_weights(init_from: str) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """``(config, state_dict)`` of a zoo model or a Lightning checkpoint.
 
     ``config`` holds the architecture, its kwargs and the cochleagram; ``state_dict`` keys are
-    those of :class:`TopoAudioModel` (``backbone.…``). Checkpoints are read with
-    ``torch.load(weights_only=True)``; zoo models from safetensors.
+    those of :class:`TopoAudioModel` (``backbone.…``). Checkpoints are read by
+    :func:`~.checkpoint.read_lightning_checkpoint`, zoo models from safetensors; each call
+    reads the source afresh (nothing is cached, so a rewritten file is never served stale).
+
+    Raises:
+        ValueError: ``init_from: …`` naming the file and what is wrong with it.
     """
     if str(init_from).endswith(".ckpt"):
-        path = Path(init_from)
-        if not path.is_file():
-            raise ValueError(f"init_from: no checkpoint file {path}")
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-        hparams = checkpoint.get("hyper_parameters", {})
-        config = {key: hparams.get(key) for key in _INHERITED}
-        state = {
-            key[len("model.") :]: value
-            for key, value in checkpoint["state_dict"].items()
-            if key.startswith("model.")
-        }
-        return config, state
+        try:
+            checkpoint = read_lightning_checkpoint(init_from)
+        except ValueError as err:
+            raise ValueError(f"init_from: {err}") from err
+        hparams = checkpoint["hyper_parameters"]
+        return {key: hparams.get(key) for key in _INHERITED}, model_state_dict(checkpoint)
     from ..zoo.registry import from_pretrained
 
     model = from_pretrained(init_from)

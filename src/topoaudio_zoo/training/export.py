@@ -1,9 +1,10 @@
 """Lightning checkpoint → zoo model folder (``model.safetensors`` + ``config.json`` + card).
 
-The checkpoint is read with ``torch.load(weights_only=True)`` (no arbitrary code runs), the
-:class:`~topoaudio_zoo.training.module.TopoAudioModule` is rebuilt from its hyper-parameters
-without touching ``init_from`` (the weights come from the checkpoint, so the model it was
-fine-tuned from need not be reachable), and the trained :class:`TopoAudioModel` is saved.
+The checkpoint is read by :func:`~.checkpoint.read_lightning_checkpoint` (``torch.load`` with
+``weights_only=True``: no arbitrary code runs), the :class:`~.module.TopoAudioModule` is
+rebuilt from its hyper-parameters without touching ``init_from`` (the weights come from the
+checkpoint, so the model it was fine-tuned from need not be reachable), and the trained
+:class:`TopoAudioModel` is saved.
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ import inspect
 import json
 import math
 import os
-import pickle
-import re
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .model import TopoAudioModel
-from .weights import load_state_dict_strict
+from ..zoo.model import TopoAudioModel
+from ..zoo.weights import load_state_dict_strict
+from .checkpoint import model_state_dict, read_lightning_checkpoint
+from .module import TopoAudioModule
 
 __all__ = ["export_checkpoint", "read_metrics"]
 
@@ -58,36 +59,7 @@ def read_metrics(path: str | os.PathLike) -> dict[str, Any]:
     return metrics
 
 
-def _read_checkpoint(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        _fail(path, "no such checkpoint file")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        found = re.search(r"WeightsUnpickler error:\s*([^\n]+?)(?:\. |\n|$)", str(err))
-        reason = found.group(1) if found else str(err).splitlines()[0]
-        raise ValueError(
-            f"{path}: refused by torch.load(weights_only=True): it holds objects other than "
-            f"tensors and plain containers, or it is not a checkpoint ({reason})"
-        ) from err
-    except Exception as err:  # the unpickler fails on malformed bytes in many ways
-        raise ValueError(
-            f"{path}: not a readable PyTorch checkpoint, truncated or another format ({err})"
-        ) from err
-    if not isinstance(checkpoint, dict) or not {"state_dict", "hyper_parameters"} <= set(
-        checkpoint
-    ):
-        _fail(
-            path,
-            "not a Lightning checkpoint of a TopoAudioModule (it needs state_dict and "
-            "hyper_parameters: train with topoaudio-zoo fit or save_hyperparameters())",
-        )
-    return checkpoint
-
-
-def _module_from_hparams(path: Path, hparams: dict[str, Any]) -> Any:
-    from ..training.module import TopoAudioModule
-
+def _module_from_hparams(path: Path, hparams: dict[str, Any]) -> TopoAudioModule:
     accepted = set(inspect.signature(TopoAudioModule.__init__).parameters) - {"self"}
     # LightningCLI adds bookkeeping entries such as ``_instantiator``.
     hparams = {k: v for k, v in hparams.items() if not k.startswith("_")}
@@ -151,19 +123,14 @@ def export_checkpoint(
         ValueError: naming the checkpoint and what is wrong with it.
     """
     path = Path(checkpoint)
-    ckpt = _read_checkpoint(path)
+    ckpt = read_lightning_checkpoint(path)
     hparams = dict(ckpt["hyper_parameters"])
     if name is not None:
         hparams["name"] = name
     module = _module_from_hparams(path, hparams)
-    state = {
-        key[len("model.") :]: value
-        for key, value in ckpt["state_dict"].items()
-        if key.startswith("model.")
-    }
     load_state_dict_strict(
         module.model,
-        state,
+        model_state_dict(ckpt),
         f"{path} (state_dict 'model.*')",
         built_from="the checkpoint's hyper-parameters",
     )
