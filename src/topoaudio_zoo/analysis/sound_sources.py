@@ -5,14 +5,19 @@ iterator of ``(waveforms (batch, clip_samples) float32, keys)`` at the model's r
 tensors and files go through :meth:`TopoAudioModel.preprocess` (mono, resampled to the
 model's rate, centre crop/pad, RMS); dataset and DataModule batches are already prepared and
 are only checked (clip length, and rate and RMS level where the source declares them).
+
+Files are checked before the first batch: a missing, unreadable or non-audio file raises at
+once, naming it (``on_error="raise"``, the default), or is skipped and reported in
+:attr:`SoundBatches.skipped` (``on_error="skip"``, or :class:`AudioFiles`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +25,19 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ..audio import AudioError, load_audio
+from ..audio import AUDIO_EXTENSIONS, AudioError, AudioWarning, audio_file_info, load_audio
 from ..zoo.model import TopoAudioModel
 
-__all__ = ["AudioSource", "SoundBatches", "audio_files", "sound_batches"]
+__all__ = [
+    "ON_ERROR",
+    "AudioFiles",
+    "AudioSource",
+    "SoundBatches",
+    "audio_files",
+    "sound_batches",
+]
+
+ON_ERROR = ("raise", "skip")
 
 AudioSource = (
     torch.Tensor
@@ -45,23 +59,49 @@ class SoundBatches:
         n_sounds: sounds the iterator yields in all.
         n_batches: batches it yields (for the progress bar).
         batches: ``(waveforms (batch, clip_samples) float32, keys)`` pairs.
+        skipped: ``(file, reason)`` of every file left out (``on_error="skip"``).
     """
 
     n_sounds: int
     n_batches: int
     batches: Iterator[tuple[torch.Tensor, list[str]]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class AudioFiles:
+    """Audio files and folders with a policy for the files that cannot be used.
+
+    Pass it wherever a path or list of paths is accepted (e.g. as ``audio`` of
+    :func:`~topoaudio_zoo.analysis.extract_activations`)::
+
+        source = AudioFiles("sounds/", on_error="skip")
+        acts = extract_activations(model, source, ["layer2"])
+        for file, reason in source.skipped:
+            print(file, reason)
+
+    Attributes:
+        paths: a file, a folder (searched recursively) or a list of those.
+        on_error: ``"raise"`` (an unusable file raises, naming it) or ``"skip"`` (it is left
+            out and listed in :attr:`skipped` with the reason).
+        skipped: ``(file, reason)`` pairs, filled when the sounds are listed.
+    """
+
+    paths: str | os.PathLike | Sequence[str | os.PathLike]
+    on_error: str = "raise"
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def audio_files(folder: str | os.PathLike) -> list[Path]:
-    """Audio files (``.wav .flac .ogg .mp3``) under ``folder``, recursively, sorted.
+    """Audio files under ``folder``, recursively, sorted: every extension of a format soundfile
+    reads (:data:`topoaudio_zoo.audio.AUDIO_EXTENSIONS`: ``.wav .flac .ogg .oga .opus .mp3
+    .aiff .au`` ...).
 
     Hidden files and folders (names starting with ``.``) are left out.
 
     Raises:
         AudioError: when the folder does not exist or holds no audio file.
     """
-    from ..data.audio_folder import AUDIO_EXTENSIONS  # imports Lightning: only when needed
-
     folder = Path(folder)
     if not folder.is_dir():
         raise AudioError(f"{folder}: no such folder")
@@ -131,9 +171,44 @@ def _tensor_batches(
     return SoundBatches(n, math.ceil(n / batch_size), batches())
 
 
+def _usable_files(
+    model: TopoAudioModel, files: list[tuple[Path, str]], on_error: str
+) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    """Check every file before the first batch; returns ``(usable files, skipped)``.
+
+    ``"raise"`` reads each header (missing, permission denied, not audio raise at once);
+    ``"skip"`` decodes and prepares each file, so that every unusable one (truncated, NaN,
+    ...) is found and left out before the number of sounds is fixed.
+    """
+    if on_error not in ON_ERROR:
+        raise ValueError(f"on_error: expected one of {ON_ERROR}, got {on_error!r}")
+    usable, skipped = [], []
+    for path, key in files:
+        try:
+            if on_error == "raise":
+                audio_file_info(path)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", AudioWarning)
+                    model.preprocess(*load_audio(path), name=str(path))
+        except AudioError as err:
+            if on_error == "raise":
+                raise
+            skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
+        else:
+            usable.append((path, key))
+    if not usable:
+        raise AudioError(
+            f"audio: none of the {len(files)} files is usable: "
+            + "; ".join(f"{file}: {reason}" for file, reason in skipped[:5])
+        )
+    return usable, skipped
+
+
 def _file_batches(
-    model: TopoAudioModel, files: list[tuple[Path, str]], batch_size: int
+    model: TopoAudioModel, files: list[tuple[Path, str]], batch_size: int, on_error: str
 ) -> SoundBatches:
+    files, skipped = _usable_files(model, files, on_error)
     n = len(files)
 
     def batches() -> Iterator[tuple[torch.Tensor, list[str]]]:
@@ -141,13 +216,10 @@ def _file_batches(
             clips = []
             for i in rows:
                 waveform, rate = load_audio(files[i][0])
-                try:
-                    clips.append(model.preprocess(waveform, rate))
-                except AudioError as err:
-                    raise AudioError(f"{files[i][0]}: {err}") from err
+                clips.append(model.preprocess(waveform, rate, name=str(files[i][0])))
             yield torch.cat(clips), [files[i][1] for i in rows]
 
-    return SoundBatches(n, math.ceil(n / batch_size), batches())
+    return SoundBatches(n, math.ceil(n / batch_size), batches(), skipped)
 
 
 def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -199,21 +271,33 @@ def _loader_batches(model: TopoAudioModel, loader: DataLoader, label: str) -> So
 
 
 def sound_batches(
-    model: TopoAudioModel, audio: AudioSource, batch_size: int, sr: int | None = None
+    model: TopoAudioModel,
+    audio: AudioSource,
+    batch_size: int,
+    sr: int | None = None,
+    on_error: str = "raise",
 ) -> SoundBatches:
     """Model-ready batches of ``audio`` (see :func:`~.activations.extract_activations`).
 
+    Args:
+        on_error: for files: ``"raise"`` or ``"skip"`` (see :class:`AudioFiles`, whose own
+            ``on_error`` wins and whose ``skipped`` list is filled).
+
     Raises:
-        AudioError: naming a missing file or folder, an empty folder or list, a waveform of the
-            wrong shape, or a dataset whose clips or rate do not fit the model (unreadable
-            files are named when the iterator reaches them).
+        AudioError: naming a missing, unreadable or non-audio file (before the first batch),
+            a missing folder, an empty folder or list, a waveform of the wrong shape, or a
+            dataset whose clips or rate do not fit the model.
     """
     if sr is not None and not (torch.is_tensor(audio) or isinstance(audio, np.ndarray)):
         raise AudioError("sr: only for waveform tensors (files carry their own rate)")
     if torch.is_tensor(audio) or isinstance(audio, np.ndarray):
         return _tensor_batches(model, audio, model.sample_rate if sr is None else sr, batch_size)
+    if isinstance(audio, AudioFiles):
+        batches = _file_batches(model, _file_list(audio.paths), batch_size, audio.on_error)
+        audio.skipped[:] = batches.skipped
+        return batches
     if isinstance(audio, str | os.PathLike | list | tuple):
-        return _file_batches(model, _file_list(audio), batch_size)
+        return _file_batches(model, _file_list(audio), batch_size, on_error)
     if callable(getattr(audio, "predict_dataloader", None)):
         label = type(audio).__name__
         _check_declared(model, audio, label)

@@ -4,6 +4,10 @@ Each subcommand lives in its own module of this package and exposes
 ``register(subparsers)``, which adds an ``argparse`` parser whose ``func`` default runs it.
 The Lightning subcommands (``fit``, ``validate``, ``test``, ``predict``) are handed to
 LightningCLI unchanged.
+
+An error ends the command with one line naming its cause on stderr and a non-zero status (2 for
+bad input: ``ValueError``/``FileNotFoundError``; 1 otherwise; 130 when interrupted), without a
+Python traceback; ``--debug`` (anywhere on the command line) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="topoaudio-zoo",
         description="Topographic auditory models: cochleagrams, training, the model zoo.",
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="on an error, show the Python traceback"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(subparsers)
@@ -35,17 +42,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``topoaudio-zoo`` console script; returns the exit status."""
-    from_console = argv is None
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _run(argv: list[str]) -> int:
     if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
         from ..training.cli import run_lightning_cli
 
-        return run_lightning_cli(None if from_console else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
+        return run_lightning_cli(argv)
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def _cause(err: BaseException) -> str:
+    """The error's message; its type too when the message alone would not say what it is."""
+    text = str(err).strip() or type(err).__name__
+    if isinstance(err, ValueError | OSError):
+        return text
+    return f"{type(err).__name__}: {text} (rerun with --debug for the traceback)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``topoaudio-zoo`` console script; returns the exit status.
+
+    Raises:
+        SystemExit: on an error, after printing ``topoaudio-zoo COMMAND: error: CAUSE``.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
+    command = next((arg for arg in argv if not arg.startswith("-")), "")
     try:
-        return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
-        parser.exit(2, f"topoaudio-zoo {args.command}: error: {err}\n")
+        return _run(argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"topoaudio-zoo {command}: interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as err:
+        if debug:
+            raise
+        print(f"topoaudio-zoo {command}: error: {_cause(err)}", file=sys.stderr)
+        bad_input = isinstance(err, ValueError | FileNotFoundError)
+        raise SystemExit(2 if bad_input else 1) from None

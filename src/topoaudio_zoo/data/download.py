@@ -262,12 +262,17 @@ def fetch_and_extract(remote: Remote, root: str | os.PathLike, progress: bool = 
 
 
 def require_paths(
-    dataset: str, root: str | os.PathLike, paths: Sequence[Path], remotes: Sequence[Remote]
+    dataset: str,
+    root: str | os.PathLike,
+    paths: Sequence[Path],
+    remotes: Sequence[Remote],
+    make: str = "",
 ) -> None:
     """Raise :class:`DatasetNotFoundError` listing every path of ``paths`` that does not exist.
 
-    The message names the dataset, its root, each missing path and the URLs to download (if
-    any; and reminds that ``download=True`` fetches them).
+    The message names the dataset, its root, each missing path, the URLs to download (if
+    any; and reminds that ``download=True`` fetches them) and ``make``, the command that
+    renders an offline stand-in (e.g. ``topoaudio-zoo make-corpus nsynth ROOT``).
     """
     missing = [p for p in paths if not Path(p).exists()]
     if not missing:
@@ -278,4 +283,6 @@ def require_paths(
         lines.append(f"Download and extract into {root}:")
         lines += [f"  {r.url}" for r in remotes]
         lines.append("or pass download=True to fetch and extract them automatically.")
+    if make:
+        lines.append(f"Or render the offline corpus in its place: {make}")
     raise DatasetNotFoundError("\n".join(lines))

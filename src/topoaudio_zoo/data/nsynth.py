@@ -42,7 +42,9 @@ def _required(root: Path) -> list[Path]:
 
 def check_nsynth(root: str | Path) -> None:
     """Raise a DatasetNotFoundError listing the missing ``examples.json`` / ``audio`` of splits."""
-    require_paths("NSynth (jsonwav)", root, _required(Path(root)), list(NSYNTH_REMOTES.values()))
+    remotes = list(NSYNTH_REMOTES.values())
+    make = f"topoaudio-zoo make-corpus nsynth {root}"
+    require_paths("NSynth (jsonwav)", root, _required(Path(root)), remotes, make)
 
 
 def fetch_nsynth(root: str | Path) -> None:

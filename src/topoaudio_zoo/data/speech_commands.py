@@ -55,7 +55,8 @@ def check_speech_commands(root: str | Path, background_noise: bool = False) -> N
     """Raise a DatasetNotFoundError listing the missing split lists (and noise folder)."""
     root = Path(root)
     paths = _required(root) + ([root / BACKGROUND_NOISE] if background_noise else [])
-    require_paths("Speech Commands v0.02", root, paths, [SPEECH_COMMANDS_REMOTE])
+    make = f"topoaudio-zoo make-corpus speech-commands {root}"
+    require_paths("Speech Commands v0.02", root, paths, [SPEECH_COMMANDS_REMOTE], make)
 
 
 def fetch_speech_commands(root: str | Path) -> None:
