@@ -3,9 +3,9 @@
 A registry entry is data: the model's configuration (architecture, heads, topography, front end)
 plus where its weights live — a shipped folder (used first, no network) with the SHA-256 of its
 weight file, and/or a Hub repository id with a pinned revision. Shipped folders are looked for
-in :func:`checkpoint_dirs`: ``$TOPOAUDIO_ZOO_CHECKPOINTS``, then the installed package's
-``topoaudio_zoo/checkpoints/`` (the embedded default and its baseline travel in the wheel), then
-a source checkout's ``checkpoints/``.
+in :func:`checkpoint_dirs`: ``$TOPOAUDIO_ZOO_CHECKPOINTS``, then a source checkout's
+``checkpoints/``, then the installed package's ``topoaudio_zoo/checkpoints/`` (the embedded
+default and its baseline travel in the wheel).
 """
 
 from __future__ import annotations
@@ -96,15 +96,18 @@ class ModelEntry:
 
 
 PACKAGE_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SOURCE_CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints"
+_SOURCE_TREE = Path(__file__).resolve().parents[3]
 
 
 def checkpoint_dirs() -> list[Path]:
     """Folders searched for shipped models, in order: ``$TOPOAUDIO_ZOO_CHECKPOINTS`` (if set),
-    the package's own ``topoaudio_zoo/checkpoints/`` and a source checkout's ``checkpoints/``."""
+    a source checkout's ``checkpoints/`` (when running from one) and the installed package's
+    own ``topoaudio_zoo/checkpoints/``."""
     override = os.environ.get("TOPOAUDIO_ZOO_CHECKPOINTS")
     dirs = [Path(override).expanduser()] if override else []
-    return [*dirs, PACKAGE_CHECKPOINTS, SOURCE_CHECKPOINTS]
+    if (_SOURCE_TREE / "pyproject.toml").is_file():
+        dirs.append(_SOURCE_TREE / "checkpoints")
+    return [*dirs, PACKAGE_CHECKPOINTS]
 
 
 def _where_to_get(entry: ModelEntry) -> str:
