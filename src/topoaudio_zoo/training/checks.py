@@ -23,6 +23,7 @@ __all__ = [
     "check_data_format",
     "check_tasks",
     "check_topography",
+    "tasks_from_data",
 ]
 
 TASK_TYPES = ("multiclass", "multilabel")
@@ -71,6 +72,51 @@ def check_tasks(tasks: dict[str, dict[str, Any]] | None) -> None:
             raise ValueError(
                 f"tasks.{task}.type: expected one of {TASK_TYPES}, got {spec['type']!r}"
             )
+
+
+def tasks_from_data(
+    tasks: dict[str, dict[str, Any]] | None,
+    data_tasks: dict[str, list[str]],
+    data_types: dict[str, str],
+) -> dict[str, dict[str, Any]]:
+    """``tasks`` with each head's classes and type filled from the data, checked against it.
+
+    Args:
+        tasks: ``model.tasks`` (``None``: every task of the data, weight 1).
+        data_tasks: the DataModule's ``{task: [class names]}``.
+        data_types: the DataModule's ``{task: "multiclass" | "multilabel"}`` (missing:
+            the task's own type, default multiclass).
+
+    Returns:
+        ``{task: spec}`` with ``num_classes``, ``labels`` and ``type`` set from the data.
+
+    Raises:
+        ValueError: a task the data does not provide, or a class count, class names or type
+            that differ from the data's.
+    """
+    wanted = tasks or {task: {} for task in data_tasks}
+    unknown = sorted(set(wanted) - set(data_tasks))
+    if unknown:
+        raise ValueError(
+            f"tasks: {unknown} are not targets of the data; it provides {sorted(data_tasks)}"
+        )
+    filled = {}
+    for task, spec in wanted.items():
+        spec = dict(spec)
+        labels = list(data_tasks[task])
+        if spec.get("num_classes", len(labels)) != len(labels):
+            raise ValueError(
+                f"tasks.{task}.num_classes: {spec['num_classes']} does not match the data "
+                f"({len(labels)} classes)"
+            )
+        if spec.get("labels") not in (None, labels):
+            raise ValueError(f"tasks.{task}.labels: differ from the data's class names")
+        data_type = data_types.get(task, spec.get("type", "multiclass"))
+        if spec.get("type", data_type) != data_type:
+            raise ValueError(f"tasks.{task}.type: {spec['type']} but the data is {data_type}")
+        spec.update(num_classes=len(labels), labels=labels, type=data_type)
+        filled[task] = spec
+    return filled
 
 
 def check_topography(topography: dict[str, Any] | None) -> None:

@@ -28,9 +28,10 @@ from .checks import (
     check_data_format,
     check_tasks,
     check_topography,
+    tasks_from_data,
 )
 from .finetune import comparable, initial_weights, load_initial_weights, merge_source_config
-from .optim import build_optimizer, build_scheduler, check_optimization
+from .optim import build_optimizer, build_scheduler, check_optimization, layer_lr_groups
 
 __all__ = ["IGNORE_INDEX", "TopoAudioModule"]
 
@@ -157,28 +158,7 @@ class TopoAudioModule(L.LightningModule):
                     "DataModule with a `tasks` attribute"
                 )
             return
-        wanted = self.hparams.tasks or {task: {} for task in data_tasks}
-        unknown = sorted(set(wanted) - set(data_tasks))
-        if unknown:
-            raise ValueError(
-                f"tasks: {unknown} are not targets of the data; it provides {sorted(data_tasks)}"
-            )
-        filled = {}
-        for task, spec in wanted.items():
-            spec = dict(spec)
-            labels = list(data_tasks[task])
-            if spec.get("num_classes", len(labels)) != len(labels):
-                raise ValueError(
-                    f"tasks.{task}.num_classes: {spec['num_classes']} does not match the data "
-                    f"({len(labels)} classes)"
-                )
-            if spec.get("labels") not in (None, labels):
-                raise ValueError(f"tasks.{task}.labels: differ from the data's class names")
-            data_type = data_types.get(task, spec.get("type", "multiclass"))
-            if spec.get("type", data_type) != data_type:
-                raise ValueError(f"tasks.{task}.type: {spec['type']} but the data is {data_type}")
-            spec.update(num_classes=len(labels), labels=labels, type=data_type)
-            filled[task] = spec
+        filled = tasks_from_data(self.hparams.tasks, data_tasks, data_types)
         self.hparams.tasks = filled
         heads = {
             task: {k: spec[k] for k in ("num_classes", "type", "labels")}
@@ -284,22 +264,8 @@ class TopoAudioModule(L.LightningModule):
 
     # ---------------------------------------------------------------------------- optimising
     def configure_optimizers(self) -> dict[str, Any]:
-        groups: dict[float, list[nn.Parameter]] = {}
-        prefixes = dict(self.hparams.layer_lr or {})
-        for name, param in self.named_parameters():
-            if not param.requires_grad:
-                continue
-            matches = [p for p in prefixes if name.startswith(p)]
-            scale = prefixes[max(matches, key=len)] if matches else 1.0
-            groups.setdefault(scale, []).append(param)
-        names = [name for name, _ in self.named_parameters()]
-        unused = [p for p in prefixes if not any(name.startswith(p) for name in names)]
-        if unused:
-            raise ValueError(f"layer_lr: no parameter starts with {unused}")
         base_lr = float((self.hparams.optimizer or {}).get("lr", 0.1))
-        param_groups = [
-            {"params": params, "lr": base_lr * scale} for scale, params in groups.items()
-        ]
+        param_groups = layer_lr_groups(self.named_parameters(), self.hparams.layer_lr, base_lr)
         optimizer = build_optimizer(self.hparams.optimizer, param_groups)
         scheduler = build_scheduler(
             self.hparams.scheduler,

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["build_optimizer", "build_scheduler", "check_optimization"]
+__all__ = ["build_optimizer", "build_scheduler", "check_optimization", "layer_lr_groups"]
 
 OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "sgd": (torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}),
@@ -35,6 +35,34 @@ def _split(spec: dict[str, Any] | None, default: str, known: dict, what: str):
     if name not in known:
         raise ValueError(f"{what}.name: unknown {name!r}; known: {sorted(known)}")
     return name, spec
+
+
+def layer_lr_groups(
+    named_parameters: Iterable[tuple[str, torch.nn.Parameter]],
+    layer_lr: dict[str, float] | None,
+    base_lr: float,
+) -> list[dict[str, Any]]:
+    """Optimiser param groups, one per learning rate: ``base_lr`` times the multiplier of the
+    longest ``layer_lr`` prefix a parameter's name starts with (1 when none does).
+
+    Parameters that do not require gradients are left out (a frozen backbone).
+
+    Raises:
+        ValueError: a ``layer_lr`` prefix that starts no parameter's name.
+    """
+    prefixes = dict(layer_lr or {})
+    named = list(named_parameters)
+    unused = [p for p in prefixes if not any(name.startswith(p) for name, _ in named)]
+    if unused:
+        raise ValueError(f"layer_lr: no parameter starts with {unused}")
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, param in named:
+        if not param.requires_grad:
+            continue
+        matches = [p for p in prefixes if name.startswith(p)]
+        scale = prefixes[max(matches, key=len)] if matches else 1.0
+        groups.setdefault(scale, []).append(param)
+    return [{"params": params, "lr": base_lr * scale} for scale, params in groups.items()]
 
 
 def build_optimizer(
