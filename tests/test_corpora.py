@@ -1,6 +1,8 @@
 """Offline corpora: exact Speech Commands v0.02 and NSynth jsonwav layouts, formats, splits,
 determinism and clear errors. Builds ``--small`` corpora once per session (seconds)."""
 
+import csv
+import dataclasses
 import hashlib
 import json
 import re
@@ -12,16 +14,21 @@ import soundfile as sf
 
 from topoaudio_zoo.cli import main
 from topoaudio_zoo.data.corpora import (
+    CATEGORIES,
     SPEECH_COMMANDS_WORDS,
     MissingBinaryError,
+    render_backgrounds,
     render_nsynth,
     render_speech_commands,
     which_set,
 )
+from topoaudio_zoo.data.corpora.categories import categorise, load_rules, mapping_text
 from topoaudio_zoo.data.corpora.fluidsynth import NoteSpec, render_notes
 from topoaudio_zoo.data.corpora.gm import EXCLUDED_PROGRAMS, GM_FAMILY_SOURCE, family_source
 from topoaudio_zoo.data.corpora.midi import _varlen
+from topoaudio_zoo.data.corpora.music import STYLES, compose
 from topoaudio_zoo.data.corpora.sf2 import read_presets
+from topoaudio_zoo.data.corpora.sources import SOURCES, SoundSource, file_licences, split_group
 from topoaudio_zoo.data.corpora.speech_commands import choose_speakers
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
@@ -424,3 +431,214 @@ def test_cli_renders_both_corpora(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "wrote 33 notes" in printed and "vocal       1/1/1" in printed
     assert sum(len(e) for e in _examples(ns).values()) == 33
+
+
+# --- Background corpus -----------------------------------------------------------------------
+
+WESNOTH_SFX = Path("/usr/share/games/wesnoth/1.16/data/core/sounds")
+
+
+@pytest.fixture(scope="session")
+def backgrounds(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bg") / "backgrounds"
+    summary = render_backgrounds(out, small=True, seed=0, jobs=1)
+    return out, summary
+
+
+def _manifest(root: Path) -> list[dict]:
+    with (root / "manifest.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_background_clips_match_the_manifest_and_are_20k_mono_at_most_4s(backgrounds):
+    out, summary = backgrounds
+    rows = _manifest(out)
+    wavs = sorted(str(p.relative_to(out)) for p in out.glob("*/*/*.wav"))
+    assert sorted(r["clip"] for r in rows) == wavs and len(wavs) == summary.total
+    for row in rows:
+        split, category, _ = row["clip"].split("/")
+        assert (split, category) == (row["split"], row["category"])
+        assert category in CATEGORIES and split in ("train", "val", "test")
+        assert row["licence"] and row["package"] and row["version"]
+        assert row["source"] == "midi" or Path(row["source_file"]).is_file()
+        info = sf.info(out / row["clip"])
+        assert (info.samplerate, info.channels, info.subtype) == (20000, 1, "PCM_16")
+        assert 0.25 <= info.duration <= 4.0
+        assert abs(info.duration - float(row["duration_s"])) < 1e-3
+        x, _ = sf.read(out / row["clip"])
+        assert np.abs(x).max() > 1e-3, row["clip"]
+    assert (out / "COMPLETE").is_file() and (
+        out / "licenses" / "wesnoth-1.16-data.copyright"
+    ).is_file()
+    assert (out / "categories.csv").read_text() == mapping_text()
+    # The small corpus: only wesnoth-1.16-data and rendered music, every category but engines.
+    assert {r["package"] for r in rows} == {"wesnoth-1.16-data", "fluid-soundfont-gm"}
+    present = {c for c, per in summary.details["clips_per_category"].items() if per["train"]}
+    assert present == set(CATEGORIES) - {"engine_machine"}
+
+
+def test_background_splits_never_share_a_recording(backgrounds):
+    out, _ = backgrounds
+    rows = _manifest(out)
+    for key in ("source_file", "group"):
+        split_of: dict[str, set] = {}
+        for row in rows:
+            split_of.setdefault(f"{row['source']}|{row[key]}", set()).add(row["split"])
+        assert all(len(s) == 1 for s in split_of.values()), key
+    assert {r["split"] for r in rows if r["source"] == "midi"} == {"train", "val", "test"}
+
+
+def test_every_wesnoth_data_file_is_labelled_or_excluded_on_purpose(backgrounds):
+    _, summary = backgrounds
+    assert summary.details["left_out"]["unlabelled"] == []
+    assert summary.details["left_out"]["undecodable"] == []
+    excluded = {Path(p).name for p in summary.details["left_out"]["excluded"]}
+    assert {"magic-holy-1.ogg", "button.wav"} <= excluded
+
+
+def test_the_category_mapping_is_data_read_in_order():
+    rules = load_rules()
+    assert {r.category for r in rules} <= {*CATEGORIES, "exclude"}
+
+    def category(source, rel):
+        rule = categorise(rules, source, rel)
+        return None if rule is None else rule.category
+
+    assert category("wesnoth-sfx", "wolf-growl-2.ogg") == "animal"
+    assert category("wesnoth-sfx", "human-female-die-1.ogg") == "human_vocal"
+    assert category("wesnoth-sfx", "ambient/campfire.ogg") == "water_weather_fire"
+    assert category("wesnoth-sfx", "Magic-Holy-1.ogg") == "exclude"  # case-insensitive
+    assert category("wesnoth-sfx", "axe.ogg") == "impact_tool"  # the catch-all comes last
+    assert category("stk-sfx", "car_revup.ogg") == "engine_machine"
+    assert category("wesnoth-music", "notes.txt") is None
+    assert category("nowhere", "axe.ogg") is None
+
+
+def test_bad_category_mappings_are_named(tmp_path):
+    bad = tmp_path / "map.csv"
+    bad.write_text("source,pattern,category,note\nwesnoth-sfx,*.ogg,noise,oops\n")
+    with pytest.raises(ValueError, match=r"map.csv:2: unknown category 'noise'"):
+        load_rules(bad)
+    bad.write_text("src,pattern\n")
+    with pytest.raises(ValueError, match="header"):
+        load_rules(bad)
+
+
+def test_versions_of_one_recording_share_a_split_group():
+    assert split_group("wolf-hit-3.ogg") == split_group("wolf-hit-1.ogg") == "wolf-hit"
+    assert split_group("celtic_fast.ogg") == split_group("celtic.ogg") == "celtic"
+    assert split_group("ambient/birds2.ogg") == "ambient/birds"
+    assert split_group("frantic-old.ogg") == "frantic"
+    assert split_group("magic-holy-miss-1.ogg") != split_group("magic-holy-1.ogg")
+
+
+def test_per_file_licences_come_from_a_machine_readable_copyright_file(tmp_path):
+    copyright_text = (
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+        "Files: *\nLicense: GPL-3+\n\n"
+        "Files: data/sfx/rain.ogg\n data/sfx/b*.ogg\nCopyright: someone\nLicense: CC0\n"
+    )
+    (tmp_path / "copyright").write_text(copyright_text)
+    source = SoundSource("stk-sfx", "pkg", tmp_path, "data/sfx", "GPL-3+", 1)
+    files = [tmp_path / "rain.ogg", tmp_path / "boing.ogg", tmp_path / "horn.ogg"]
+    licences = file_licences(source, files, tmp_path / "copyright")
+    assert [licences[f] for f in files] == ["CC0", "CC0", "GPL-3+"]
+    (tmp_path / "copyright").write_text("Not machine-readable\n")
+    assert set(file_licences(source, files, tmp_path / "copyright").values()) == {"GPL-3+"}
+
+
+def _fake_music_source(tmp_path: Path, monkeypatch) -> Path:
+    root = tmp_path / "music"
+    root.mkdir()
+    t = np.arange(3 * 44100) / 44100
+    sf.write(root / "good.ogg", 0.3 * np.sin(2 * np.pi * 440 * t), 44100, format="OGG")
+    (root / "broken.ogg").write_bytes(b"OggS not really")
+    sf.write(root / "stray.wav", 0.3 * np.sin(2 * np.pi * 440 * t), 44100)
+    sf.write(root / "quiet.ogg", np.zeros(44100), 44100, format="OGG")
+    source = SOURCES["wesnoth-music"]
+    monkeypatch.setitem(SOURCES, "wesnoth-music", dataclasses.replace(source, root=root))
+    return root
+
+
+def test_undecodable_unlabelled_and_silent_files_are_named_with_counts(tmp_path, monkeypatch):
+    root = _fake_music_source(tmp_path, monkeypatch)
+    out = tmp_path / "bg"
+    summary = render_backgrounds(out, sources=["wesnoth-music"], music=False, jobs=1)
+    left = summary.details["left_out"]
+    assert left["undecodable"] == [str(root / "broken.ogg")]
+    assert left["unlabelled"] == [str(root / "stray.wav")]
+    assert left["too_short"] == [str(root / "quiet.ogg")]
+    assert summary.total == 1
+    with (out / "sources.csv").open() as f:
+        status = {Path(r["source_file"]).name: r["status"] for r in csv.DictReader(f)}
+    assert status == {
+        "good.ogg": "ok",
+        "broken.ogg": "undecodable",
+        "stray.wav": "unlabelled",
+        "quiet.ogg": "too_short",
+    }
+
+
+def test_background_rendering_resumes_and_an_unfinished_corpus_is_not_complete(
+    tmp_path, monkeypatch
+):
+    from topoaudio_zoo.data.corpora import backgrounds as module
+
+    args = {"small": True, "sources": ["wesnoth-ui"], "music": True, "jobs": 1, "seed": 3}
+    fresh = render_backgrounds(tmp_path / "fresh", **args)
+    real_run, calls = module._run_job, []
+
+    def dying(job):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(job)
+        return real_run(job)
+
+    monkeypatch.setattr(module, "_run_job", dying)
+    with pytest.raises(KeyboardInterrupt):
+        render_backgrounds(tmp_path / "resumed", **args)
+    assert not (tmp_path / "resumed" / "COMPLETE").exists()
+    assert not list((tmp_path / "resumed").rglob("*.partial"))
+    with pytest.raises(ValueError, match="other arguments"):
+        render_backgrounds(tmp_path / "resumed", **(args | {"seed": 4}))
+    monkeypatch.setattr(module, "_run_job", real_run)
+    resumed = render_backgrounds(tmp_path / "resumed", **args)
+    assert resumed.details["jobs_resumed"] == 3
+    hashes = {k: v for k, v in _tree_hashes(resumed.out).items() if not k.startswith(".render")}
+    assert hashes == {
+        k: v for k, v in _tree_hashes(fresh.out).items() if not k.startswith(".render")
+    }
+    with pytest.raises(ValueError, match="already holds a complete corpus"):
+        render_backgrounds(tmp_path / "resumed", **args)
+
+
+def test_missing_sound_package_is_named_with_its_install_command(tmp_path, monkeypatch):
+    source = SOURCES["wesnoth-music"]
+    monkeypatch.setitem(
+        SOURCES, "wesnoth-music", dataclasses.replace(source, root=tmp_path / "absent")
+    )
+    with pytest.raises(MissingBinaryError, match=r"apt-get install wesnoth-1\.16-music"):
+        render_backgrounds(tmp_path / "bg", sources=["wesnoth-music"], music=False)
+    with pytest.raises(ValueError, match="sources"):
+        render_backgrounds(tmp_path / "bg", sources=["no-such-folder"])
+
+
+def test_composed_music_has_drums_bass_chords_and_melody_in_every_style():
+    for style in STYLES:
+        track = compose(style, seed=1, seconds=4.0)
+        assert compose(style, seed=1, seconds=4.0) == track
+        channels = {e.data[0] & 0x0F for e in track.events if e.data[0] & 0xF0 == 0x90}
+        assert channels == {0, 1, 2, 9}, style
+        assert track.end_ms >= 4000
+    assert compose("rock", 1, 4.0) != compose("rock", 2, 4.0)
+    with pytest.raises(ValueError, match="style"):
+        compose("polka", 0, 4.0)
+
+
+def test_cli_renders_backgrounds_and_names_what_was_left_out(tmp_path, capsys):
+    out = tmp_path / "bg"
+    argv = ["make-corpus", "backgrounds", str(out), "--small", "--sources", "wesnoth-ui"]
+    assert main([*argv, "--no-music", "--jobs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "signal_alarm" in printed and "excluded" in printed and "button.wav" in printed
+    assert (out / "COMPLETE").is_file()

@@ -1,5 +1,5 @@
-"""``topoaudio-zoo make-corpus {speech-commands,nsynth} OUT``: render an offline corpus in the
-on-disk layout of a real dataset (see ``docs/corpora.md``)."""
+"""``topoaudio-zoo make-corpus {speech-commands,nsynth,backgrounds} OUT``: render an offline
+corpus (see ``docs/corpora.md``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "make-corpus",
-        help="render an offline corpus in a real dataset's layout (Speech Commands, NSynth)",
+        help="render an offline corpus (Speech Commands, NSynth, labelled backgrounds)",
         description=(
-            "Render a synthetic corpus in exactly the on-disk layout of a real dataset, from "
-            "Debian packages: Speech Commands v0.02 spoken by espeak-ng, or NSynth (jsonwav) "
-            "played by fluidsynth with the FluidR3_GM SoundFont."
+            "Render a corpus from Debian packages: Speech Commands v0.02 spoken by espeak-ng, "
+            "NSynth (jsonwav) played by fluidsynth with the FluidR3_GM SoundFont, or a "
+            "background corpus of real recordings and music labelled by sound category."
         ),
     )
     kinds = parser.add_subparsers(dest="corpus", metavar="CORPUS", required=True)
@@ -60,6 +60,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _common(nsynth, "a tiny corpus for tests: 3 instruments and 6 notes per family")
     nsynth.set_defaults(func=run_nsynth)
+
+    backgrounds = kinds.add_parser(
+        "backgrounds",
+        help="real recordings (Debian game data) and General-MIDI music, by sound category",
+        description=(
+            "Cut the recordings of Debian game packages (wesnoth-1.16-data, "
+            "wesnoth-1.16-music, supertuxkart-data) and FluidSynth-rendered multi-instrument "
+            "music into clips of at most 4 s (20 kHz), labelled by sound category from their "
+            "paths, split train/val/test by recording: OUT/<split>/<category>/*.wav, "
+            "manifest.csv (provenance and licence of every clip), sources.csv, COMPLETE. "
+            "An unfinished OUT is resumed."
+        ),
+    )
+    backgrounds.add_argument("out", type=Path, help="corpus root (absent, empty or unfinished)")
+    backgrounds.add_argument(
+        "--sources",
+        nargs="+",
+        default=None,
+        help="recording folders to read (default: all; --small: wesnoth-sfx wesnoth-ui)",
+    )
+    backgrounds.add_argument("--no-music", action="store_true", help="no General-MIDI music")
+    _common(backgrounds, "a tiny corpus for tests: wesnoth-1.16-data only, 3 short tracks")
+    backgrounds.set_defaults(func=run_backgrounds)
 
 
 def _common(parser: argparse.ArgumentParser, small_help: str) -> None:
@@ -115,5 +138,30 @@ def run_nsynth(args: argparse.Namespace) -> int:
     lines.append(f"presets left out: {len(d['left_out_presets'])}")
     lines.append(f"silent notes dropped: {len(d['silent_notes'])}")
     lines.append(f"clipped notes: {len(d['clipped_notes'])}")
+    print("\n".join(lines))
+    return 0
+
+
+def run_backgrounds(args: argparse.Namespace) -> int:
+    from ..data.corpora import render_backgrounds
+
+    summary = render_backgrounds(
+        args.out,
+        small=args.small,
+        seed=args.seed,
+        jobs=args.jobs,
+        sources=args.sources,
+        music=not args.no_music,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in summary.split_counts.items())
+    lines = [f"wrote {summary.total} clips ({counts}) to {summary.out} in {summary.seconds:.1f} s"]
+    lines.append("clips per category (train/val/test):")
+    for category, per_split in summary.details["clips_per_category"].items():
+        lines.append(f"  {category:<19} {'/'.join(str(n) for n in per_split.values())}")
+    lines.append("source files left out:")
+    for reason, files in summary.details["left_out"].items():
+        shown = ", ".join(Path(f).name for f in files[:5]) + (", ..." if len(files) > 5 else "")
+        lines.append(f"  {reason:<12} {len(files)}" + (f": {shown}" if files else ""))
+    lines.append(f"(every file and why: {summary.out / 'sources.csv'})")
     print("\n".join(lines))
     return 0
