@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 from .base import Backbone
 from .heads import HeadsSpec
 
-__all__ = ["create_backbone", "list_architectures", "register_architecture"]
+__all__ = ["add_name_check", "create_backbone", "list_architectures", "register_architecture"]
 
 _BUILDERS: dict[str, Callable[..., Backbone]] = {}
+_NAME_CHECKS: list[Callable[[str], None]] = []
 
 Builder = TypeVar("Builder", bound=Callable[..., Backbone])
 
@@ -27,12 +28,21 @@ def register_architecture(name: str) -> Callable[[Builder], Builder]:
     def decorator(builder: Builder) -> Builder:
         if name in _BUILDERS:
             raise ValueError(f"architecture {name!r} is already registered")
+        for check in _NAME_CHECKS:
+            check(name)
         if "heads" not in inspect.signature(builder).parameters:
             raise ValueError(f"the builder of {name!r} must take a 'heads' argument")
         _BUILDERS[name] = builder
         return builder
 
     return decorator
+
+
+def add_name_check(check: Callable[[str], None]) -> None:
+    """Call ``check(name)`` before each later architecture is registered; it raises
+    ``ValueError`` to refuse the name. The model registry (a layer above) refuses its models'
+    names this way, so that ``create_model(name)`` never has two meanings."""
+    _NAME_CHECKS.append(check)
 
 
 def list_architectures() -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from ..backbones import list_architectures
+from ..backbones.registry import add_name_check
 from .config import TOP_LEVEL_KEYS
 from .hub import CONFIG_FILE, WEIGHTS_FILE, fetch_model_files
 from .model import TopoAudioModel
@@ -125,8 +126,25 @@ def register_model(entry: ModelEntry, overwrite: bool = False) -> ModelEntry:
     """Add an entry to the registry (``overwrite`` to replace one of the same name)."""
     if entry.name in _REGISTRY and not overwrite:
         raise ValueError(f"model {entry.name!r} is already registered")
+    if entry.name in list_architectures():
+        raise ValueError(
+            f"model {entry.name!r}: an architecture has this name, so create_model would have "
+            "two meanings for it; choose another model name"
+        )
     _REGISTRY[entry.name] = entry
     return entry
+
+
+def _refuse_model_names(name: str) -> None:
+    """Refuse an architecture named like a registered model (see :func:`register_model`)."""
+    if name in _REGISTRY:
+        raise ValueError(
+            f"architecture {name!r}: a registered model has this name, so create_model would "
+            "have two meanings for it; choose another architecture name"
+        )
+
+
+add_name_check(_refuse_model_names)
 
 
 def _suggest(name: str, known: list[str]) -> str:
