@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from corpus_fixtures import write_speech_commands
 
 from topoaudio_zoo.cli import main
+from topoaudio_zoo.data import DatasetNotFoundError, WSNDataModule
 from topoaudio_zoo.data.corpora import (
     CATEGORIES,
     SPEECH_COMMANDS_WORDS,
@@ -642,3 +644,28 @@ def test_cli_renders_backgrounds_and_names_what_was_left_out(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "signal_alarm" in printed and "excluded" in printed and "button.wav" in printed
     assert (out / "COMPLETE").is_file()
+
+
+def test_wsn_mixes_speech_over_the_background_categories(backgrounds, tmp_path):
+    out, summary = backgrounds
+    speech = write_speech_commands(tmp_path / "sc")
+    dm = WSNDataModule(str(speech), str(out), background_format="backgrounds", batch_size=4, seed=0)
+    dm.setup("fit")
+    present = [c for c, per in summary.details["clips_per_category"].items() if per["train"]]
+    assert dm.tasks["background"] == present
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["waveform"].shape == (4, 40000)
+    assert ((batch["targets"]["background"] >= 0) & (batch["targets"]["background"] < 7)).all()
+    val = dm.dataset("val")
+    labels = {val[i]["targets"]["background"] for i in range(len(val))}
+    assert labels <= set(range(len(present)))
+
+
+def test_wsn_refuses_an_unfinished_background_corpus(tmp_path):
+    speech = write_speech_commands(tmp_path / "sc")
+    unfinished = tmp_path / "bg"
+    unfinished.mkdir()
+    (unfinished / "manifest.csv").write_text("clip,split,category\n")
+    dm = WSNDataModule(str(speech), str(unfinished), background_format="backgrounds")
+    with pytest.raises(DatasetNotFoundError, match="make-corpus backgrounds"):
+        dm.setup("fit")

@@ -2,8 +2,8 @@
 
 TopoAudio's training set (speech clips from spoken sentences over AudioSet backgrounds) is not
 public; :class:`WSNDataModule` reproduces its structure from a speech source with word and
-speaker labels (Speech Commands layout) and a labelled background source (NSynth, ESC-50 or an
-audio folder).
+speaker labels (Speech Commands layout) and a labelled background source (NSynth, ESC-50, an
+audio folder, or the sound-category corpus of ``topoaudio-zoo make-corpus backgrounds``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ..audio import DEFAULT_RMS, normalize_rms
 from .audio_folder import audio_folder_tables
+from .background_corpus import check_background_corpus, read_background_corpus
 from .base import IGNORE_INDEX, AudioDataModule, ClipSource, ClipTable, place, resolve_item
 from .download import require_paths
 from .esc50 import check_esc50, esc50_table, fetch_esc50, read_esc50
@@ -34,9 +35,14 @@ from .speech_commands import (
 __all__ = ["MixtureDataset", "WSNDataModule", "mix", "split_speaker_holdout"]
 
 SPEECH_FORMATS = ("speech_commands",)
-BACKGROUND_FORMATS = ("nsynth", "esc50", "audio_folder")
+BACKGROUND_FORMATS = ("nsynth", "esc50", "audio_folder", "backgrounds")
 ESC50_FOLDS = {"train": (1, 2, 3), "val": (4,), "test": (5,)}
-BACKGROUND_PLACEMENT = {"nsynth": "start", "esc50": "loudest", "audio_folder": "center"}
+BACKGROUND_PLACEMENT = {
+    "nsynth": "start",
+    "esc50": "loudest",
+    "audio_folder": "center",
+    "backgrounds": "loudest",
+}
 
 
 def mix(
@@ -182,18 +188,21 @@ class WSNDataModule(AudioDataModule):
       their speaker target, so speaker accuracy is measured on unseen clips of known speakers;
     - background: the background source's own splits: NSynth train/valid/test
       (instrument-disjoint), ESC-50 folds 1–3 / 4 / 5, an audio folder's seeded stratified 80 %
-      / 20 % (test = val).
+      / 20 % (test = val), the background corpus's train/val/test (recording-disjoint).
 
     Classes: words sorted (35 for Speech Commands), speakers = training speakers sorted,
     background = the source's classes (NSynth ``background_target``: families by id or
-    pitches; ESC-50 categories by target; folder names sorted).
+    pitches; ESC-50 categories by target; folder names sorted; the background corpus's sound
+    categories with training clips, in its canonical order).
 
     Args:
         speech: root of the speech source.
         background: root of the background source.
         snr_db: ``(low, high)`` SNR range in dB.
         speech_format: ``"speech_commands"``.
-        background_format: ``"nsynth"``, ``"esc50"`` or ``"audio_folder"``.
+        background_format: ``"nsynth"``, ``"esc50"``, ``"audio_folder"`` or
+            ``"backgrounds"`` (``make-corpus backgrounds``: music, human vocalisation, animal,
+            engine/machine, water/weather/fire, impact/tool, explosion/gunshot, signal/alarm).
         speaker_holdout: fraction in [0, 1) of each training speaker's clips held out.
         background_target: NSynth label used as background class (``"instrument_family"`` or
             ``"pitch"``); ignored for the other formats.
@@ -269,6 +278,8 @@ class WSNDataModule(AudioDataModule):
             check_nsynth(self.background_root)
         elif self.background_format == "esc50":
             check_esc50(self.background_root)
+        elif self.background_format == "backgrounds":
+            check_background_corpus(self.background_root)
         else:
             require_paths("audio folder", self.background_root, [self.background_root], [])
 
@@ -282,6 +293,9 @@ class WSNDataModule(AudioDataModule):
                 split: esc50_table(self.background_root, [r for r in rows if r.fold in folds])
                 for split, folds in ESC50_FOLDS.items()
             }
+            label = "category"
+        elif self.background_format == "backgrounds":
+            tables, classes = read_background_corpus(self.background_root)
             label = "category"
         else:
             tables, classes = audio_folder_tables(self.background_root, None, 0.2, self.seed)
