@@ -88,7 +88,7 @@ def test_cochresnet50_is_the_published_layout():
     assert [len(getattr(model, f"layer{i}")) for i in range(1, 5)] == [3, 4, 6, 3]
     assert model.num_features == 2048
     with torch.no_grad():
-        acts = model.forward_intermediates(torch.randn(1, 211, 390), READOUTS["cochresnet50"])
+        acts = model.forward_readouts(torch.randn(1, 211, 390), READOUTS["cochresnet50"])
     shapes = {name: tuple(act.shape[1:]) for name, act in acts.items()}
     assert shapes == {
         "conv1_relu1": (64, 106, 195),
@@ -138,7 +138,7 @@ def test_heads_and_output_types(name):
     with torch.no_grad():
         features = model(x)
         assert features.shape == (2, model.num_features)
-        assert torch.equal(model.forward_features(x), features)
+        assert torch.equal(model.forward_head(model.forward_features(x), pre_logits=True), features)
         model.reset_heads({})
         assert torch.equal(model(x), features)
         model.reset_heads(7)
@@ -232,7 +232,7 @@ def test_each_readout_is_one_module_whose_hook_fires_once(name):
         )
     with torch.no_grad():
         logits = model(x)
-        acts = model.forward_intermediates(x, list(model.readout_layers))
+        acts = model.forward_readouts(x, list(model.readout_layers))
     assert all(len(outputs) == 2 for outputs in calls.values())  # one per forward pass
     assert set(calls) == set(model.readout_layers)
     for readout, outputs in calls.items():
@@ -244,18 +244,18 @@ def test_each_readout_is_one_module_whose_hook_fires_once(name):
 def test_readout_units_axis():
     model = small("ast_coch")
     with torch.no_grad():
-        tokens = model.forward_intermediates(small_input("ast_coch"), ["block1"])["block1"]
+        tokens = model.forward_readouts(small_input("ast_coch"), ["block1"])["block1"]
     assert tokens.shape == (2, 1 + 4 * 6, 32)  # CLS + (64/16)·(96/16) patches, units last
     resnet = small("cochresnet18")
     with torch.no_grad():
-        maps = resnet.forward_intermediates(small_input("cochresnet18"), ["layer2"])["layer2"]
+        maps = resnet.forward_readouts(small_input("cochresnet18"), ["layer2"])["layer2"]
     assert maps.shape[1] == 32  # channels (units) along dim 1
 
 
-def test_forward_intermediates_accepts_module_paths():
+def test_forward_readouts_accepts_module_paths():
     model, x = small("cochresnet18"), small_input("cochresnet18")
     with torch.no_grad():
-        acts = model.forward_intermediates(x, ["layer1.1", "layer2.1.conv2", "layer1"])
+        acts = model.forward_readouts(x, ["layer1.1", "layer2.1.conv2", "layer1"])
         stem = model.maxpool(model.relu(model.bn1(model.conv1(x.unsqueeze(1)))))
         block0 = model.layer1[0](stem)
         block1 = model.layer1[1](block0)
@@ -269,17 +269,17 @@ def test_forward_intermediates_accepts_module_paths():
     assert torch.equal(acts["layer2.1.conv2"], conv)
 
 
-def test_forward_intermediates_rejects_unknown_layers():
+def test_forward_readouts_rejects_unknown_layers():
     model = small("cochresnet18")
     with pytest.raises(ValueError, match="conv1_relu1, maxpool1, layer1"):
-        model.forward_intermediates(small_input("cochresnet18"), ["layer5"])
+        model.forward_readouts(small_input("cochresnet18"), ["layer5"])
     with pytest.raises(ValueError, match="no output"):
-        model.forward_intermediates(small_input("cochresnet18"), ["heads"])
+        model.forward_readouts(small_input("cochresnet18"), ["heads"])
 
 
-def test_forward_intermediates_keeps_the_graph():
+def test_forward_readouts_keeps_the_graph():
     model, x = small("cochresnet18"), small_input("cochresnet18").requires_grad_()
-    act = model.forward_intermediates(x, ["layer2"])["layer2"]
+    act = model.forward_readouts(x, ["layer2"])["layer2"]
     act.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
 
@@ -320,7 +320,7 @@ def test_cochcnn9_published_layout():
     assert torch.allclose(model.batchnorm0.weight, torch.tensor([0.618]))
     assert torch.allclose(model.batchnorm0.bias, torch.tensor([-2.0971]))
     with torch.no_grad():
-        acts = model.forward_intermediates(torch.randn(1, 211, 390), READOUTS["cochcnn9"])
+        acts = model.forward_readouts(torch.randn(1, 211, 390), READOUTS["cochcnn9"])
     assert {name: tuple(a.shape[1:]) for name, a in acts.items()} == {
         "relu0": (96, 71, 130),
         "maxpool0": (96, 36, 65),
@@ -381,7 +381,7 @@ def test_ast_overlapping_patches_and_input_size():
     ).eval()
     assert model.pos_embed.shape[1] == 1 + 20 * 38
     with torch.no_grad():
-        tokens = model.forward_intermediates(torch.randn(1, 211, 390), ["block0"])["block0"]
+        tokens = model.forward_readouts(torch.randn(1, 211, 390), ["block0"])["block0"]
         assert tokens.shape == (1, 1 + 20 * 38, 32)
     with pytest.raises(ValueError, match="input_size"):
         model(torch.randn(1, 211, 300))

@@ -1,10 +1,12 @@
 """Analyses of trained models: unit activations on cortical sheets, streamed to disk or not."""
 
-from .activation_file import Activations, LayerLayout, load_activations
+from .activation_hdf5 import load_activations
+from .activation_result import POOLS, Activations, LayerLayout
 from .activations import extract_activations, on_sheet
 from .sound_sources import audio_files
 
 __all__ = [
+    "POOLS",
     "Activations",
     "LayerLayout",
     "audio_files",

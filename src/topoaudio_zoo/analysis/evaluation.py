@@ -93,7 +93,8 @@ def evaluate_model(
     accuracy, counts, clips = _accuracy(model, datamodule.test_dataloader(), n_clips)
     _, tones = tone_set(model, count=n_tones)
     layers = model.topographic_loss().layer_names
-    responses = unit_responses(model, torch.cat([tones, clips]), layers)
+    # The recorded protocol: each conv's raw output, mean over frequency and time.
+    responses = unit_responses(model, torch.cat([tones, clips]), layers, raw=True)
     modules = dict(model.backbone.named_modules())
     return {
         "accuracy": accuracy,

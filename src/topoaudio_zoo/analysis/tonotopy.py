@@ -56,7 +56,9 @@ def tonotopy_maps(
 ) -> list[TonotopyMap]:
     """Best-frequency maps of ``layers`` (default: the model's topographic layers).
 
-    A unit's response to a tone is its output averaged over frequency and time; its best
+    A unit's response to a tone is its output after its normalisation and non-linearity (for a
+    ResNet block conv: after its BN and the ReLU that follows; see
+    :mod:`~topoaudio_zoo.analysis.readouts`), averaged over frequency and time; its best
     frequency is the tone with the largest response.
     """
     if freqs is None or tones is None:

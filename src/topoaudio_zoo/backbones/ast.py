@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Backbone
+from .base import Backbone, as_image
 from .heads import HeadsSpec
 from .registry import register_architecture
 
@@ -134,7 +134,16 @@ class ASTCoch(Backbone):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
+    _output_fmts = ("NCHW", "NLC")
+
+    @property
+    def feature_stages(self) -> tuple[str, ...]:
+        """``block0`` … ``block{depth-1}``."""
+        return tuple(self._stage_paths)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalised tokens ``(batch, 1 + patches, embed_dim)``, CLS first."""
+        x = as_image(x)
         if tuple(x.shape[-2:]) != self.input_size:
             raise ValueError(
                 f"ast_coch was built for input_size {self.input_size} (its positional "
@@ -146,7 +155,22 @@ class ASTCoch(Backbone):
         tokens = torch.cat([cls, tokens], dim=1) + self.pos_embed
         for block in self.blocks:
             tokens = block(tokens)
-        return self.norm(tokens)[:, 0]
+        return self.norm(tokens)
+
+    def forward_head(
+        self, x: torch.Tensor, pre_logits: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """The CLS token ``(batch, embed_dim)`` → heads (see the base class)."""
+        features = x[:, 0]
+        return features if pre_logits else self._apply_heads(features)
+
+    def _format_intermediate(self, x: torch.Tensor, norm: bool, output_fmt: str) -> torch.Tensor:
+        """Patch tokens without CLS: ``(batch, patches, D)`` ("NLC") or ``(batch, D, grid_f,
+        grid_t)`` ("NCHW"); ``norm`` applies the final LayerNorm first."""
+        patches = (self.norm(x) if norm else x)[:, 1:]
+        if output_fmt == "NLC":
+            return patches
+        return patches.transpose(1, 2).reshape(x.shape[0], x.shape[-1], *self.grid_size)
 
     def default_topographic_layers(self) -> list[str]:
         """The first MLP linear of every block, ``blocks.{i}.mlp.fc1`` (TopoNets' choice)."""

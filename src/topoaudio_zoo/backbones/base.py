@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -10,7 +11,7 @@ from torch import nn
 
 from .heads import HeadsSpec, build_heads, parse_heads
 
-__all__ = ["Backbone", "as_image"]
+__all__ = ["Backbone", "as_image", "capture_outputs"]
 
 
 def as_image(x: torch.Tensor) -> torch.Tensor:
@@ -32,12 +33,61 @@ class _StopForward(Exception):
     """Raised by a capture hook once every requested activation has been recorded."""
 
 
+def capture_outputs(
+    root: nn.Module, run: Callable[[], object], paths: Sequence[str], stop: bool = True
+) -> dict[str, torch.Tensor]:
+    """Outputs of the submodules ``paths`` of ``root`` during ``run()``, by forward hooks.
+
+    Each output is that of the module's first call (a tuple output gives its first element).
+    With ``stop``, ``run`` is cut short as soon as every output is recorded. Hooks are removed
+    afterwards; they ignore forward passes of the same modules run by other threads.
+
+    Raises:
+        ValueError: naming the paths whose module never ran (e.g. a container such as
+            ``heads``, which is never called itself).
+    """
+    captured: dict[str, torch.Tensor] = {}
+    remaining = set(paths)
+    thread = threading.get_ident()
+
+    def capture(path: str) -> Callable[..., None]:
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            if threading.get_ident() != thread:  # another thread's forward pass
+                return
+            if isinstance(output, tuple | list) and output:
+                output = output[0]
+            captured.setdefault(path, output)
+            remaining.discard(path)
+            if stop and not remaining:
+                raise _StopForward
+
+        return hook
+
+    handles = [root.get_submodule(path).register_forward_hook(capture(path)) for path in remaining]
+    try:
+        if remaining or not stop:
+            run()
+    except _StopForward:
+        pass
+    finally:
+        for handle in handles:
+            handle.remove()
+    missing = [path for path in paths if path not in captured]
+    if missing:
+        raise ValueError(
+            f"layers {missing} produced no output in the forward pass (a container that "
+            "is never called, e.g. 'heads' or 'blocks'): name one of its submodules"
+        )
+    return {path: captured[path] for path in paths}
+
+
 class Backbone(nn.Module):
     """A network from cochleagram to pooled features, with optional linear heads.
 
-    Subclasses build their layers, set ``num_features`` and ``_stage_paths`` (read-out name →
-    module path, without ``final``), call :meth:`reset_heads` last and implement
-    :meth:`_features` and :meth:`default_topographic_layers`.
+    Subclasses build their layers, set ``num_features``, ``_stage_paths`` (read-out name →
+    module path, without ``final``) and ``feature_stages``, call :meth:`reset_heads` last and
+    implement :meth:`forward_features`, :meth:`forward_head` and
+    :meth:`default_topographic_layers`.
 
     ``arch_name`` and ``arch_kwargs`` are filled in by
     :func:`~topoaudio_zoo.backbones.create_backbone`:
@@ -84,16 +134,35 @@ class Backbone(nn.Module):
         return sizes or None
 
     # --------------------------------------------------------------------------- forward
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features ``(batch, num_features)`` of a ``(batch, 1, freq, time)`` input."""
-        raise NotImplementedError
+    feature_stages: tuple[str, ...]
+    """Read-out names of the stages :meth:`forward_intermediates` indexes, input to output."""
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled embedding before the heads, ``(batch, num_features)``.
+        """The last feature map before pooling and heads (timm's ``forward_features``).
 
-        ``x``: cochleagram ``(batch, freq, time)`` or ``(batch, 1, freq, time)``.
+        ``x``: cochleagram ``(batch, freq, time)`` or ``(batch, 1, freq, time)``. Conv backbones
+        return ``(batch, C, f, t)``, transformers the normalised tokens ``(batch, tokens, D)``.
         """
-        return self._features(as_image(x))
+        raise NotImplementedError
+
+    def forward_head(
+        self, x: torch.Tensor, pre_logits: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Pool :meth:`forward_features`' output and apply the heads (timm's ``forward_head``).
+
+        With ``pre_logits=True``: the pooled embedding ``(batch, num_features)``. Otherwise the
+        logits ``(batch, n_classes)``: a dict per task, a tensor for an ``int`` head spec, or
+        the pooled embedding when there is no head.
+        """
+        raise NotImplementedError
+
+    def _apply_heads(self, features: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
+        if len(self.heads) == 0:
+            return features
+        logits = {task: head(features) for task, head in self.heads.items()}
+        if self._single_head:
+            return next(iter(logits.values()))
+        return logits
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | dict[str, torch.Tensor]:
         """Logits ``(batch, n_classes)``: a dict per task, a tensor for an ``int`` head spec,
@@ -101,13 +170,68 @@ class Backbone(nn.Module):
 
         ``x``: cochleagram ``(batch, freq, time)`` or ``(batch, 1, freq, time)``.
         """
-        features = self.forward_features(x)
-        if len(self.heads) == 0:
-            return features
-        logits = {task: head(features) for task, head in self.heads.items()}
-        if self._single_head:
-            return next(iter(logits.values()))
-        return logits
+        return self.forward_head(self.forward_features(x))
+
+    _output_fmts: tuple[str, ...] = ("NCHW",)
+
+    def _format_intermediate(self, x: torch.Tensor, norm: bool, output_fmt: str) -> torch.Tensor:
+        """A stage output in ``output_fmt``; conv stages are already ``(batch, C, f, t)``."""
+        return x
+
+    def forward_intermediates(
+        self,
+        x: torch.Tensor,
+        indices: int | Sequence[int] | None = None,
+        norm: bool = False,
+        stop_early: bool = False,
+        output_fmt: str = "NCHW",
+        intermediates_only: bool = False,
+    ) -> list[torch.Tensor] | tuple[torch.Tensor, list[torch.Tensor]]:
+        """The final features and the chosen stages' outputs (timm's ``forward_intermediates``).
+
+        Args:
+            x: cochleagram ``(batch, freq, time)`` or ``(batch, 1, freq, time)``.
+            indices: stages of :attr:`feature_stages` to return: ``None`` (all), an ``int``
+                ``n`` (the last ``n``) or a list of indices (negative ones count from the end).
+            norm: apply the final norm to transformer stages (no effect on conv stages).
+            stop_early: stop the forward pass after the last chosen stage (only with
+                ``intermediates_only``, as in timm).
+            output_fmt: ``"NCHW"`` — conv stages ``(batch, C, f, t)``, transformer stages as a
+                ``(batch, D, grid_f, grid_t)`` patch grid (CLS dropped); transformers also
+                give ``"NLC"``, tokens ``(batch, patches, D)`` (CLS dropped).
+            intermediates_only: return only the list of stage outputs.
+
+        Returns:
+            ``(forward_features(x), [stage outputs])``, or the list alone.
+        """
+        n_stages = len(self.feature_stages)
+        if indices is None:
+            chosen = list(range(n_stages))
+        elif isinstance(indices, int) and not isinstance(indices, bool):
+            if not 0 < indices <= n_stages:
+                raise ValueError(f"indices: expected 1..{n_stages} last stages, got {indices}")
+            chosen = list(range(n_stages - indices, n_stages))
+        else:
+            chosen = [int(i) % n_stages if -n_stages <= int(i) < n_stages else -1 for i in indices]
+            if not chosen or -1 in chosen:
+                raise ValueError(
+                    f"indices: expected stage indices in [-{n_stages}, {n_stages}) of "
+                    f"{list(self.feature_stages)}, got {list(indices)!r}"
+                )
+        if output_fmt not in self._output_fmts:
+            raise ValueError(
+                f"output_fmt: {type(self).__name__} gives {self._output_fmts}, got {output_fmt!r}"
+            )
+        paths = [self.resolve_layer(self.feature_stages[i]) for i in chosen]
+        early = stop_early and intermediates_only
+        final: list[torch.Tensor] = []
+        captured = capture_outputs(
+            self, lambda: final.append(self.forward_features(x)), paths, stop=early
+        )
+        stages = [self._format_intermediate(captured[path], norm, output_fmt) for path in paths]
+        if intermediates_only:
+            return stages
+        return final[0], stages
 
     # -------------------------------------------------------------------------- read-outs
     @property
@@ -145,9 +269,7 @@ class Backbone(nn.Module):
             f"read-out name ({', '.join(readouts)}) or a module path from named_modules()"
         )
 
-    def forward_intermediates(
-        self, x: torch.Tensor, layers: Sequence[str]
-    ) -> dict[str, torch.Tensor]:
+    def forward_readouts(self, x: torch.Tensor, layers: Sequence[str]) -> dict[str, torch.Tensor]:
         """Activations of ``layers`` (read-out names or module paths) for input ``x``.
 
         Each activation is the output of the module's first call in the forward pass,
@@ -158,36 +280,7 @@ class Backbone(nn.Module):
         if isinstance(layers, str):
             layers = [layers]
         paths = {layer: self.resolve_layer(layer) for layer in layers}
-        captured: dict[str, torch.Tensor] = {}
-        remaining = set(paths.values())
-
-        def capture(path: str):
-            def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-                captured.setdefault(path, output)
-                remaining.discard(path)
-                if not remaining:
-                    raise _StopForward
-
-            return hook
-
-        handles = [
-            self.get_submodule(path).register_forward_hook(capture(path))
-            for path in set(paths.values())
-        ]
-        try:
-            if remaining:
-                self.forward(x)
-        except _StopForward:
-            pass
-        finally:
-            for handle in handles:
-                handle.remove()
-        missing = [layer for layer, path in paths.items() if path not in captured]
-        if missing:
-            raise ValueError(
-                f"layers {missing} produced no output in the forward pass (a container that "
-                "is never called, e.g. 'heads' or 'blocks'): name one of its submodules"
-            )
+        captured = capture_outputs(self, lambda: self.forward(x), list(paths.values()))
         return {layer: captured[path] for layer, path in paths.items()}
 
     # ------------------------------------------------------------------------ topography

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Backbone
+from .base import Backbone, as_image
 from .heads import HeadsSpec
 from .registry import register_architecture
 
@@ -152,7 +152,11 @@ class CochCNN9(Backbone):
         nn.init.constant_(self.batchnorm0.bias, -2.0971)
         self.reset_heads(heads)
 
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
+    feature_stages = ("relu0", "relu1", "relu2", "relu3", "relu4")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``relu4``'s map ``(batch, 512, 9, 17)`` of a 211×390 cochleagram batch."""
+        x = as_image(x)
         if not self.adaptive_pool and tuple(x.shape[-2:]) != PUBLISHED_INPUT_SIZE:
             raise ValueError(
                 f"cochcnn9 takes {PUBLISHED_INPUT_SIZE[0]}×{PUBLISHED_INPUT_SIZE[1]} "
@@ -162,9 +166,16 @@ class CochCNN9(Backbone):
         x = self.maxpool0(self.relu0(self.conv0(self.batchnorm0(x))))
         x = self.maxpool1(self.relu1(self.conv1(self.batchnorm1(x))))
         x = self.relu2(self.conv2(self.batchnorm2(x)))
-        x = self.relu4(self.conv4(self.relu3(self.conv3(x))))
+        return self.relu4(self.conv4(self.relu3(self.conv3(x))))
+
+    def forward_head(
+        self, x: torch.Tensor, pre_logits: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """``avgpool`` → ``fullyconnected`` → ``relufc`` → dropout (the ``(batch, 4096)``
+        embedding) → heads (see the base class)."""
         x = torch.flatten(self.avgpool(x), 1)
-        return self.dropout(self.relufc(self.fullyconnected(x)))
+        features = self.dropout(self.relufc(self.fullyconnected(x)))
+        return features if pre_logits else self._apply_heads(features)
 
     def default_topographic_layers(self) -> list[str]:
         """The five convolutions ``conv0``…``conv4`` (not ``fullyconnected``, not the heads)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import Backbone
+from .base import Backbone, as_image
 from .heads import HeadsSpec
 from .registry import register_architecture
 
@@ -147,10 +147,19 @@ class CochResNet(Backbone):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
-    def _features(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return torch.flatten(self.avgpool(x), 1)
+    feature_stages = ("conv1_relu1", "layer1", "layer2", "layer3", "layer4")
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """``layer4``'s map ``(batch, 8·w·expansion, f, t)`` of a cochleagram batch."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(as_image(x)))))
+        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+
+    def forward_head(
+        self, x: torch.Tensor, pre_logits: bool = False
+    ) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Global average pool → ``(batch, num_features)`` → heads (see the base class)."""
+        features = torch.flatten(self.avgpool(x), 1)
+        return features if pre_logits else self._apply_heads(features)
 
     def default_topographic_layers(self) -> list[str]:
         """Every Conv2d inside every residual block of layer1–layer4, in forward order.
