@@ -27,6 +27,7 @@ from topoaudio_zoo.zoo import (
     register_model,
     registry,
 )
+from topoaudio_zoo.zoo import hub as hub_module
 
 TOKEN = "hf_fake_write_token"
 
@@ -125,6 +126,24 @@ def test_revisions_by_branch_tag_and_commit(hub, tmp_path, scratch_registry):
     assert_same_weights(from_pretrained("tiny-pinned"), first)
     assert_same_weights(create_model("tiny-pinned", pretrained=True), first)
     assert_same_weights(from_pretrained("tiny-pinned", revision="main"), second)
+
+
+def test_weights_come_from_the_configs_commit_when_the_branch_moves(hub, tmp_path, monkeypatch):
+    first = saved_model(tmp_path / "a", seed=1)
+    saved_model(tmp_path / "b", seed=2)
+    sha_first = hub.commit_folder("org/tiny", tmp_path / "a")
+    real_download = hub_module.hf_hub_download
+
+    def download_then_push(repo_id, filename, **kwargs):
+        path = real_download(repo_id, filename, **kwargs)
+        if filename == "config.json" and not kwargs.get("dry_run"):
+            hub.commit_folder("org/tiny", tmp_path / "b")  # main moves on meanwhile
+        return path
+
+    monkeypatch.setattr(hub_module, "hf_hub_download", download_then_push)
+    assert_same_weights(from_pretrained("hf-hub:org/tiny"), first)
+    weights = [r.path for r in hub.requests if r.path.endswith("/model.safetensors")]
+    assert weights == [f"/org/tiny/resolve/{sha_first}/model.safetensors"]
 
 
 def test_unknown_repository_revision_or_files(hub, tmp_path):

@@ -3,6 +3,7 @@ offline mode)."""
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -77,29 +78,25 @@ def fetch_model_files(
     repo_id = str(source)
     where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
     filename = CONFIG_FILE
+    download = functools.partial(hf_hub_download, repo_id, cache_dir=cache_dir, token=token)
     try:
-        config_path = Path(
-            hf_hub_download(
-                repo_id,
-                CONFIG_FILE,
-                revision=revision,
-                cache_dir=cache_dir,
-                local_files_only=local_files_only,
-                force_download=force_download,
-                token=token,
-            )
-        )
-        # The weights of the very commit the config came from, even if the branch moves on.
-        commit = config_path.parent.name
-        filename = WEIGHTS_FILE
-        hf_hub_download(
-            repo_id,
-            WEIGHTS_FILE,
-            revision=commit,
-            cache_dir=cache_dir,
+        # Resolves the revision to a commit and records it in the cache (offline use).
+        download(
+            CONFIG_FILE,
+            revision=revision,
             local_files_only=local_files_only,
             force_download=force_download,
-            token=token,
+        )
+        # That commit, from huggingface_hub's metadata of the file just cached (no request).
+        cached = download(CONFIG_FILE, revision=revision, local_files_only=True, dry_run=True)
+        commit, config_path = cached.commit_hash, Path(cached.local_path)
+        # The weights of the very commit the config came from, even if the branch moves on.
+        filename = WEIGHTS_FILE
+        download(
+            WEIGHTS_FILE,
+            revision=commit,
+            local_files_only=local_files_only,
+            force_download=force_download,
         )
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
         cache = Path(cache_dir or constants.HF_HUB_CACHE)
