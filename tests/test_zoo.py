@@ -209,7 +209,7 @@ def test_unknown_names_suggest_the_closest():
         create_model("cochresnet-18")
     with pytest.raises(ValueError, match="Did you mean 'topoaudio-cochresnet50-tau5'"):
         from_pretrained("topoaudio-cochresnet50-tau52")
-    with pytest.raises(ValueError, match=re.escape("written hf-hub:models/no-such-folder")):
+    with pytest.raises(FileNotFoundError, match=re.escape("written hf-hub:models/no-such-folder")):
         from_pretrained("models/no-such-folder")
     with pytest.raises(ValueError, match="has no pretrained weights here"):
         from_pretrained("baseline-ast")

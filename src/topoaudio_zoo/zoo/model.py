@@ -19,7 +19,7 @@ from ..cochleagram import Cochleagram
 from ..topography import TopographicLoss
 from .card import model_card_text
 from .config import normalize_config
-from .hub import CONFIG_FILE, WEIGHTS_FILE, fetch_model_files
+from .hub import CONFIG_FILE, WEIGHTS_FILE
 from .weights import load_weights_strict
 
 __all__ = ["AudioInput", "TopoAudioModel"]
@@ -272,25 +272,23 @@ class TopoAudioModel(
         force_download: bool = False,
         token: str | bool | None = None,
         map_location: str | torch.device = "cpu",
-        label: str | None = None,
-        **unused: Any,
     ) -> TopoAudioModel:
-        """Load a model from a local folder or a Hub repository (strict, safetensors only).
+        """Load a registry name, ``hf-hub:org/name[@revision]`` or a local folder (given as a
+        path: absolute or with a separator, ``./name``), strictly, from safetensors only.
 
-        See :func:`topoaudio_zoo.from_pretrained` for registry names and ``hf-hub:`` ids.
+        The same function as :func:`topoaudio_zoo.from_pretrained`, with the same arguments.
         """
-        if unused:
-            raise ValueError(f"from_pretrained: unexpected argument(s) {sorted(unused)}")
-        folder = fetch_model_files(
+        from .registry import from_pretrained
+
+        return from_pretrained(
             pretrained_model_name_or_path,
             revision=revision,
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             force_download=force_download,
             token=token,
-            label=label,
+            map_location=map_location,
         )
-        return cls.from_folder(folder, map_location=map_location, label=label)
 
     @classmethod
     def from_folder(

@@ -23,7 +23,7 @@ import torch
 from ..backbones import list_architectures
 from ..backbones.registry import add_name_check
 from .config import TOP_LEVEL_KEYS
-from .hub import CONFIG_FILE, WEIGHTS_FILE, fetch_model_files
+from .hub import CONFIG_FILE, WEIGHTS_FILE, ModelNotAvailableError, fetch_model_files
 from .model import TopoAudioModel
 
 __all__ = [
@@ -196,6 +196,20 @@ def _split_hub_id(source: str, revision: str | None) -> tuple[str, str | None]:
     return repo, revision
 
 
+def _is_path(source: str | os.PathLike) -> bool:
+    """A local path: a ``PathLike``, or text that is absolute, starts with ``~`` or ``.``, or
+    holds a path separator. A bare name is never a path, so a folder cannot shadow a
+    registered model."""
+    if not isinstance(source, str):
+        return True
+    separators = [os.sep, *([os.altsep] if os.altsep else [])]
+    return (
+        os.path.isabs(source)
+        or source.startswith(("~", "."))
+        or any(separator in source for separator in separators)
+    )
+
+
 def locate_model_files(
     name_or_path: str | os.PathLike,
     revision: str | None = None,
@@ -227,11 +241,19 @@ def locate_model_files(
     if source.startswith("hf-hub:"):
         repo, revision = _split_hub_id(source, revision)
         return fetch_model_files(repo, revision=revision, label=source, **fetch), source
-    if source.startswith("local-dir:"):
-        source = source[len("local-dir:") :]
-    folder = Path(source).expanduser()
-    if folder.is_dir():
+    if source.startswith("local-dir:") or _is_path(name_or_path):
+        source = source.removeprefix("local-dir:")
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            raise ModelNotAvailableError(
+                f"{source}: no such model folder; a Hub repository is written hf-hub:{source}"
+            )
         return fetch_model_files(folder, label=source), source
+    if source not in _REGISTRY and Path(source).is_dir():
+        raise ValueError(
+            f"unknown model {source!r}; a folder of that name is here: give it as a path, "
+            f"./{source}, to load it (a bare name always means a registered model)"
+        )
     entry = get_entry(source)
     local = entry.local_path()
     if local is not None and revision is None and not force_download:
@@ -257,8 +279,11 @@ def from_pretrained(
 
     Args:
         name_or_path: a registry name (``list_models(pretrained=True)``), ``hf-hub:org/repo``
-            or ``hf-hub:org/repo@revision``, or a local folder (``local-dir:`` prefix optional)
-            with ``config.json`` and ``model.safetensors``.
+            or ``hf-hub:org/repo@revision``, or a local folder with ``config.json`` and
+            ``model.safetensors``, given as a path: a ``Path``, absolute, or with a separator
+            (``./name``), or with the ``local-dir:`` prefix. A bare name always means the
+            registered model, even where a folder of that name exists.
+            :meth:`TopoAudioModel.from_pretrained` is the same function.
         revision: Hub branch, tag or commit (overrides a registry entry's pinned revision).
         cache_dir: Hub cache folder.
         local_files_only: use the cache only, never the network.
