@@ -12,6 +12,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 import topoaudio_zoo
 from topoaudio_zoo.zoo.registry import DEFAULT_BASELINE, DEFAULT_MODEL, get_entry, list_models
@@ -185,3 +188,32 @@ def test_broken_torchaudio_names_the_versions_and_the_fix(monkeypatch):
     message = str(info.value)
     assert f"torch {torch.__version__.split('+')[0]}" in message or torch.__version__ in message
     assert "torchaudio==2.11.1" in message and "requirements/lock.txt" in message
+
+
+def _pins(lock: Path) -> dict[str, set[str]]:
+    pins = {}
+    for line in lock.read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split(";")[0].strip().split("==")
+            pins.setdefault(canonicalize_name(name), set()).add(version.strip())
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("lock.txt", ()), ("lock-dev.txt", ("dev",))], ids=["runtime", "dev"]
+)
+def test_lock_pins_every_dependency_within_the_pyproject_ranges(lock, extras):
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"]]
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    pins = _pins(REPO / "requirements" / lock)
+    for text in wanted:
+        requirement = Requirement(text)
+        versions = pins.get(canonicalize_name(requirement.name))
+        assert versions, f"{requirement.name} is not pinned in {lock}: run scripts/lock.sh"
+        for version in versions:
+            assert requirement.specifier.contains(version, prereleases=True), (
+                f"{lock} pins {requirement.name}=={version} outside {requirement.specifier}: "
+                "run scripts/lock.sh"
+            )
