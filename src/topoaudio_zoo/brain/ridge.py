@@ -1,8 +1,10 @@
 """Ridge regression for many targets at once, the penalty chosen by exact leave-one-out.
 
 One singular value decomposition of the standardised training features serves every target
-and every penalty. With ``Xs = U diag(s) Vᵀ`` (training features demeaned and divided by their
-training standard deviation) and an unpenalised intercept, the hat matrix of penalty ``α`` is
+and every penalty (with more features than sounds it is read off the eigendecomposition of the
+``n × n`` Gram matrix, the cheap way to decompose a wide matrix). With ``Xs = U diag(s) Vᵀ``
+(training features demeaned and divided by their training standard deviation) and an
+unpenalised intercept, the hat matrix of penalty ``α`` is
 ``H = 11ᵀ/n + U diag(s²/(s²+α)) Uᵀ``, so for every target ``y`` the leave-one-out residuals are
 ``(y − ŷ)ᵢ / (1 − Hᵢᵢ)`` exactly (the formula of scikit-learn's ``RidgeCV``, which this equals
 to 1e-6, see the tests). The penalties are relative to the feature scale: ``α = c · ‖Xs‖²_F / n``
@@ -53,6 +55,27 @@ def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
     kept = std > 1e-10 * np.abs(train).max(axis=0)
     mean, std = mean[kept], std[kept]
     return (train[:, kept] - mean) / std, (test[:, kept] - mean) / std, kept
+
+
+def _svd(xs_train: np.ndarray, xs_test: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``U``, ``s`` of ``Xs = U diag(s) Vᵀ`` (rank-truncated) and the test scores ``Xtest V``.
+
+    With more features than sounds the decomposition comes from the eigendecomposition of the
+    ``n × n`` Gram matrix ``Xs Xsᵀ = U diag(s²) Uᵀ`` (``V = Xsᵀ U / s`` is never formed), which
+    costs one matrix product instead of a LAPACK SVD of the wide matrix.
+    """
+    n, p = xs_train.shape
+    if p > n:
+        eigenvalues, eigenvectors = np.linalg.eigh(xs_train @ xs_train.T)
+        order = np.argsort(eigenvalues)[::-1]
+        s2, u = np.clip(eigenvalues[order], 0.0, None), eigenvectors[:, order]
+        s = np.sqrt(s2)
+        keep = s2 > s2[0] * n * p * np.finfo(np.float64).eps
+        u, s = u[:, keep], s[keep]
+        return u, s, (xs_test @ xs_train.T) @ u / s
+    u, s, vt = np.linalg.svd(xs_train, full_matrices=False)
+    keep = s > s[0] * max(n, p) * np.finfo(np.float64).eps
+    return u[:, keep], s[keep], xs_test @ vt[keep].T
 
 
 @dataclass(frozen=True)
@@ -126,9 +149,7 @@ def ridge_loo(
     n = len(xs_train)
     if not kept.any():
         raise ValueError("features: every feature is constant on the training sounds")
-    u, s, vt = np.linalg.svd(xs_train, full_matrices=False)
-    rank = int((s > s[0] * max(xs_train.shape) * np.finfo(np.float64).eps).sum())
-    u, s, vt = u[:, :rank], s[:rank], vt[:rank]
+    u, s, test_scores = _svd(xs_train, xs_test)
     grid = relative_alphas * float((s**2).sum()) / n
     y_mean = y_train.mean(axis=0)
     y_centred = y_train - y_mean
@@ -146,7 +167,7 @@ def ridge_loo(
     best = np.argmin(loo_mse, axis=0)
     alphas = grid[best]
     coef_rotated = uty * (s[:, None] / (s2[:, None] + alphas[None, :]))
-    predictions = (xs_test @ vt.T) @ coef_rotated + y_mean
+    predictions = test_scores @ coef_rotated + y_mean
     return RidgeFit(
         predictions=predictions,
         alphas=alphas,
