@@ -116,6 +116,7 @@ def test_float16_weights_load_as_float32(model, tmp_path):
     state = load_file(tmp_path / "model.safetensors")
     half = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(half, tmp_path / "model.safetensors")
+    model.write_config_and_card(tmp_path)  # records the new file's checksum
     loaded = from_pretrained(tmp_path)
     for key, value in loaded.state_dict().items():
         expected = half[key].to(value.dtype)
@@ -237,9 +238,9 @@ def test_preprocess_mono_crop_pad_and_rms(model):
     expected = (window - window.mean()) / (window - window.mean()).pow(2).mean().sqrt() * 0.1
     assert torch.allclose(model.preprocess(ramp, 20000)[0], expected, atol=1e-6)
 
-    short = torch.ones(1000)
-    padded = torch.cat([torch.zeros(1500), short, torch.zeros(1500)])
-    expected = (padded - padded.mean()) / (padded - padded.mean()).pow(2).mean().sqrt() * 0.1
+    short = torch.linspace(0.5, 1.5, 1000)  # demeaned on its own, then padded with zeros
+    padded = torch.cat([torch.zeros(1500), short - short.mean(), torch.zeros(1500)])
+    expected = padded / padded.pow(2).mean().sqrt() * 0.1
     clip = model.preprocess(short, 20000)[0]
     assert torch.allclose(clip, expected, atol=1e-6)
     assert abs(float(clip.mean())) < 1e-6

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..cochleagram import resolve_config
 
-__all__ = ["CONFIG_FORMAT_VERSION", "HEAD_TYPES", "normalize_config"]
+__all__ = ["CONFIG_FORMAT_VERSION", "HEAD_TYPES", "SIZE_BOUNDS", "normalize_config"]
 
 CONFIG_FORMAT_VERSION = 1
 HEAD_TYPES = ("multiclass", "multilabel")
@@ -39,11 +39,54 @@ TOP_LEVEL_KEYS = {
     "license",
     "paper",
     "library_version",
+    "weights_sha256",
+}
+
+# Sane ranges (inclusive) of the size options of the architectures, of a head's classes and of
+# the sheet down-sampling factor φ: far beyond every published model (CochResNet50 width 64,
+# AST-B 768 × 12 with 12 heads; 527 AudioSet classes), far below what fills memory.
+SIZE_BOUNDS = {
+    "architecture_kwargs.width": (1, 1024),
+    "architecture_kwargs.embed_dim": (1, 8192),
+    "architecture_kwargs.depth": (1, 128),
+    "architecture_kwargs.num_heads": (1, 256),
+    "architecture_kwargs.mlp_ratio": (0.0, 64.0),
+    "architecture_kwargs.patch_size": (1, 512),
+    "architecture_kwargs.patch_stride": (1, 512),
+    "heads.num_classes": (1, 100_000),
+    "topography.factor": (1.0, 64.0),
 }
 
 
 def _fail(key: str, message: str) -> None:
     raise ValueError(f"model config: {key}: {message}")
+
+
+def _check_bounds(key: str, value: Any, bound: str | None = None) -> None:
+    """Fail unless ``value`` is a number within ``SIZE_BOUNDS[bound or key]``."""
+    low, high = SIZE_BOUNDS[bound or key]
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or not low <= value <= high:
+        _fail(key, f"expected a number in [{low}, {high}], got {value!r}")
+
+
+def _architecture_kwargs(kwargs: Any) -> dict[str, Any]:
+    if not isinstance(kwargs, dict):
+        _fail("architecture_kwargs", f"expected a dict, got {type(kwargs).__name__}")
+    for name, value in kwargs.items():
+        key = f"architecture_kwargs.{name}"
+        if key in SIZE_BOUNDS and value is not None:
+            _check_bounds(key, value)
+    return dict(kwargs)
+
+
+def _weights_sha256(digest: Any) -> str | None:
+    if digest is None:
+        return None
+    valid = isinstance(digest, str) and len(digest) == 64
+    if not valid or any(c not in "0123456789abcdef" for c in digest.lower()):
+        _fail("weights_sha256", f"expected 64 hex digits, got {digest!r}")
+    return digest.lower()
 
 
 def _heads(heads: Any) -> dict[str, dict[str, Any]]:
@@ -62,6 +105,7 @@ def _heads(heads: Any) -> dict[str, dict[str, Any]]:
         num_classes = head.get("num_classes", len(labels) if labels else None)
         if not isinstance(num_classes, int) or num_classes < 1:
             _fail(f"heads.{task}.num_classes", f"expected a positive int, got {num_classes!r}")
+        _check_bounds(f"heads.{task}.num_classes", num_classes, "heads.num_classes")
         if labels is not None and len(labels) != num_classes:
             _fail(f"heads.{task}.labels", f"{len(labels)} labels for {num_classes} classes")
         head_type = head.get("type", "multiclass")
@@ -85,8 +129,10 @@ def _topography(topo: Any) -> dict[str, Any]:
         _fail("topography.tau", f"expected τ ≥ 0, got {tau}")
     factor = topo.get("factor", 2.0)
     factor = [float(factor), float(factor)] if isinstance(factor, int | float) else factor
-    if len(factor) != 2 or min(factor) < 1:
+    if not isinstance(factor, list | tuple) or len(factor) != 2:
         _fail("topography.factor", f"expected φ ≥ 1 or [φ_h, φ_w], got {topo.get('factor')!r}")
+    for value in factor:
+        _check_bounds("topography.factor", value)
     layers = topo.get("layers", "default")
     if layers != "default" and not (
         isinstance(layers, list) and all(isinstance(x, str) for x in layers)
@@ -98,7 +144,9 @@ def _topography(topo: Any) -> dict[str, Any]:
 def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate a model configuration and fill in its defaults; returns a new dict.
 
-    Required: ``architecture`` and ``heads``. ``cochleagram`` is
+    Required: ``architecture`` and ``heads``. Sizes (``architecture_kwargs`` widths, depths,
+    heads' classes, the sheet factor φ) must lie within :data:`SIZE_BOUNDS`. ``weights_sha256``
+    (written by ``save_pretrained``) is the SHA-256 of ``model.safetensors``. ``cochleagram`` is
     ``{"preset": ..., "mode": ..., "overrides": {...}}``; ``sample_rate`` and ``clip_samples``
     are derived from it (and checked when given).
 
@@ -139,7 +187,7 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
         "name": str(config.get("name", "")),
         "description": str(config.get("description", "")),
         "architecture": architecture,
-        "architecture_kwargs": dict(config.get("architecture_kwargs") or {}),
+        "architecture_kwargs": _architecture_kwargs(config.get("architecture_kwargs") or {}),
         "cochleagram": coch,
         "sample_rate": front.sr,
         "clip_samples": front.signal_size,
@@ -152,4 +200,5 @@ def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
         "license": str(config.get("license", "MIT")),
         "paper": str(config.get("paper", PAPER)),
         "library_version": str(config.get("library_version", __version__)),
+        "weights_sha256": _weights_sha256(config.get("weights_sha256")),
     }

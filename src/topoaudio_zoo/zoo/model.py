@@ -13,6 +13,7 @@ import torch
 from huggingface_hub import ModelCard, PyTorchModelHubMixin
 from torch import nn
 
+from ..atomic import atomic_path, atomic_write_text
 from ..audio import AudioError, load_audio, prepare_waveform
 from ..backbones import Backbone, create_backbone
 from ..cochleagram import Cochleagram
@@ -20,7 +21,8 @@ from ..topography import TopographicLoss
 from .card import model_card_text
 from .config import normalize_config
 from .hub import CONFIG_FILE, WEIGHTS_FILE
-from .weights import load_weights_strict
+from .preflight import check_weight_file, meta_model
+from .weights import WeightsError, file_sha256, load_weights_strict
 
 __all__ = ["AudioInput", "TopoAudioModel"]
 
@@ -50,6 +52,7 @@ class TopoAudioModel(
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
         self.config = normalize_config(config)
+        meta_model(self.config)  # refuses a model too large to build, before allocating it
         self._hub_mixin_config = self.config
         coch = self.config["cochleagram"]
         self.cochleagram = Cochleagram(coch["preset"], mode=coch["mode"], **coch["overrides"])
@@ -148,7 +151,8 @@ class TopoAudioModel(
 
         Warns:
             AudioWarning: naming the sound when it is cropped (with the kept span), much
-                shorter than the input, or silent (see :func:`topoaudio_zoo.audio.prepare_waveform`).
+                shorter than the input, or silent (see
+                :func:`topoaudio_zoo.audio.prepare_waveform`).
         """
         if isinstance(waveform, np.ndarray):
             waveform = torch.from_numpy(np.ascontiguousarray(waveform))
@@ -237,25 +241,33 @@ class TopoAudioModel(
         return ModelCard(model_card_text(self.config, self.num_parameters()))
 
     def _save_pretrained(self, save_directory: Path) -> None:
-        """Write ``model.safetensors``, ``config.json`` and the model card.
+        """Write ``model.safetensors``, ``config.json`` and the model card, each atomically.
 
         The config is written here, in its own key order: the mixin's ``sort_keys=True`` would
         reorder the heads (and so the outputs) on reload. The card is regenerated every time:
         the mixin writes ``README.md`` only when absent, leaving a stale card behind.
         """
-        super()._save_pretrained(save_directory)
+        from safetensors.torch import save_model
+
+        with atomic_path(Path(save_directory) / WEIGHTS_FILE) as tmp:
+            save_model(self, str(tmp))
         self.write_config_and_card(save_directory)
 
     def write_config_and_card(self, folder: Path) -> None:
         """Write ``config.json`` (``self.config``) and the ``README.md`` card into ``folder``.
 
         The weights are left as they are: use it to update a saved model's config (e.g. its
-        recorded metrics) without rewriting ``model.safetensors``.
+        recorded metrics) without rewriting ``model.safetensors``. The config records the
+        SHA-256 of the folder's ``model.safetensors`` (``weights_sha256``), verified on load.
         """
-        (folder / CONFIG_FILE).write_text(
-            json.dumps(self.config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        folder = Path(folder)
+        weights = folder / WEIGHTS_FILE
+        if weights.is_file():
+            self.config["weights_sha256"] = file_sha256(weights)
+        atomic_write_text(
+            folder / CONFIG_FILE, json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
         )
-        self.generate_model_card().save(folder / "README.md")
+        atomic_write_text(folder / "README.md", str(self.generate_model_card()))
 
     def num_parameters(self) -> int:
         """Trainable and frozen parameters of the backbone and heads."""
@@ -309,8 +321,23 @@ class TopoAudioModel(
         except (OSError, json.JSONDecodeError) as err:
             raise ValueError(f"{label}: cannot read {folder / CONFIG_FILE} ({err})") from err
         try:
-            model = cls(config)
+            normalized = normalize_config(config)
+            where = f"{label} ({folder / WEIGHTS_FILE})"  # as the strict loader names it
+            check_weight_file(normalized, folder / WEIGHTS_FILE, where)
+        except WeightsError:
+            raise
         except ValueError as err:
             raise ValueError(f"{label}: {folder / CONFIG_FILE}: {err}") from err
+        recorded = normalized["weights_sha256"]
+        if sha256 is None and recorded is not None and (folder / WEIGHTS_FILE).is_file():
+            actual = file_sha256(folder / WEIGHTS_FILE)
+            if actual != recorded:
+                raise WeightsError(
+                    f"{label}: {folder / WEIGHTS_FILE} does not match the checksum its "
+                    f"{CONFIG_FILE} recorded when it was saved (sha256 {actual}, recorded "
+                    f"{recorded}): the weights were corrupted or changed since; save the model "
+                    "again or restore the file"
+                )
+        model = cls(config)
         load_weights_strict(model, folder / WEIGHTS_FILE, source=label, sha256=sha256)
         return model.to(map_location).eval()
