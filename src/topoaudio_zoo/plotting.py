@@ -11,9 +11,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["frequency_ticks", "plot_best_frequency_maps", "plot_cochleagram"]
+from .atomic import atomic_path
+
+__all__ = ["frequency_ticks", "plot_best_frequency_maps", "plot_cochleagram", "save_figure"]
 
 _NICE_FREQUENCIES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+
+
+def save_figure(fig: matplotlib.figure.Figure, out: str | os.PathLike) -> Path:
+    """Write ``fig`` to ``out`` atomically (format from its extension, PNG when it has none).
+
+    Readers of ``out`` see the old figure or the whole new one, never a half-written file.
+    """
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=out.suffix.lstrip(".").lower() or "png")
+    return out
 
 
 def frequency_ticks(cf: np.ndarray) -> tuple[list[int], list[str]]:
@@ -70,7 +83,7 @@ def plot_cochleagram(
         ax.set_title(title)
     fig.colorbar(image, ax=ax, label="compressed envelope (a.u.)")
     fig.tight_layout()
-    fig.savefig(out)
+    save_figure(fig, out)
     plt.close(fig)
     return out
 
@@ -126,6 +139,6 @@ def plot_best_frequency_maps(
         fig.suptitle(title, fontsize=10)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
     plt.close(fig)
     return out
