@@ -32,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _cochleagram_figure(out: Path) -> list[Path]:
     import soundfile as sf
 
+    from ..atomic import atomic_path
     from ..cochleagram import Cochleagram
     from ..plotting import plot_cochleagram
     from ..stimuli import demo_sound
@@ -39,7 +40,8 @@ def _cochleagram_figure(out: Path) -> list[Path]:
     front = Cochleagram()
     sound = demo_sound(sr=front.sr, duration=front.config.duration)
     wav = out / "demo_sound.wav"
-    sf.write(wav, sound.numpy(), front.sr, subtype="PCM_16")
+    with atomic_path(wav) as tmp:
+        sf.write(tmp, sound.numpy(), front.sr, subtype="PCM_16", format="WAV")
     png = plot_cochleagram(
         front(sound)[0].numpy(),
         front.cf,

@@ -78,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..analysis.evaluation import acceptance, evaluate_model
+    from ..atomic import atomic_write_text
     from ..data import WSNDataModule
     from ..zoo.registry import from_pretrained
 
@@ -127,11 +128,11 @@ def run(args: argparse.Namespace) -> int:
             )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
+        atomic_write_text(args.out, json.dumps(report, indent=2))
         print(f"wrote {args.out}")
     if args.markdown is not None:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown_report(report))
+        atomic_write_text(args.markdown, markdown_report(report))
         print(f"wrote {args.markdown}")
     return 0
 

@@ -250,6 +250,14 @@ class Cochleagram(nn.Module):
             raise ValueError(
                 f"waveform: expected shape (time,), (batch, time) or (batch, 1, time), got {shape}"
             )
+        if batch.shape[-1] < self.config.window_size:
+            raise ValueError(
+                f"waveform: {batch.shape[-1]} samples, fewer than the {self.config.window_size}-"
+                f"sample decimation window ({self.config.window_size / self.sr:g} s at "
+                f"{self.sr} Hz) that one cochleagram frame needs; pad the input to this "
+                f"Cochleagram's signal_size={self.signal_size} "
+                "(topoaudio_zoo.audio.crop_or_pad)"
+            )
         if batch.shape[-1] != self.signal_size:
             raise ValueError(
                 f"waveform: {batch.shape[-1]} samples, but this Cochleagram expects "

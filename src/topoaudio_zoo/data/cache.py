@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..atomic import atomic_path
 from ..audio import AudioError, load_audio
 
 __all__ = ["AudioCache", "BadAudioWarning", "build_cache"]
@@ -92,13 +93,12 @@ def build_cache(
     if index_path.exists():
         return index_path
     data_path = cache_dir / f"{stem}.f16"
-    suffix = f".tmp{os.getpid()}"
     offsets = np.zeros(len(paths) + 1, dtype=np.int64)
     bad = np.zeros(len(paths), dtype=bool)
     loader = DataLoader(
         _Decoder(paths, sr), batch_size=None, num_workers=num_workers, collate_fn=_identity
     )
-    with open(str(data_path) + suffix, "wb") as f:
+    with atomic_path(data_path) as tmp, open(tmp, "wb") as f:
         for i, (waveform, error) in enumerate(loader):
             if error:
                 if not skip_bad:
@@ -107,10 +107,8 @@ def build_cache(
                 bad[i] = True
             waveform.tofile(f)
             offsets[i + 1] = offsets[i] + waveform.size
-    os.replace(str(data_path) + suffix, data_path)
-    with open(str(index_path) + suffix, "wb") as f:
+    with atomic_path(index_path) as tmp, open(tmp, "wb") as f:
         np.savez(f, offsets=offsets, bad=bad, paths=np.asarray(paths, dtype=str), sr=sr)
-    os.replace(str(index_path) + suffix, index_path)
     return index_path
 
 

@@ -23,6 +23,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm.auto import tqdm
 
+from ..atomic import atomic_write_text
+
 __all__ = [
     "ChecksumError",
     "DatasetNotFoundError",
@@ -241,7 +243,7 @@ def extract_archive(archive: str | os.PathLike, dest: str | os.PathLike) -> Path
             zf.extractall(dest)
     else:
         raise DownloadError(f"{archive}: not a tar or zip archive")
-    marker.write_text(f"{archive.name}\n")
+    atomic_write_text(marker, f"{archive.name}\n")
     return dest
 
 
