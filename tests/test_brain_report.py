@@ -1,0 +1,113 @@
+"""Features, the whole protocol on synthetic targets, the report and the command's arguments."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from topoaudio_zoo.brain import BrainTargets, evaluate_features, model_features
+from topoaudio_zoo.brain.report import markdown_report, plot_best_layers, plot_layers
+from topoaudio_zoo.brain.run import load_targets
+from topoaudio_zoo.cli import build_parser
+
+
+class _TinyNet(nn.Module):
+    """Waveforms ``(batch, 400)`` → an image ``(batch, 1, 20, 20)`` → a conv read-out."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        maps = torch.relu(self.conv(x.reshape(len(x), 1, 20, 20)))
+        return self.head(maps.mean(dim=(2, 3)))
+
+
+def test_features_average_time_and_keep_channels_by_frequency():
+    torch.manual_seed(0)
+    net = _TinyNet()
+    waves = torch.randn(5, 400)
+    features = model_features(net, waves, ["conv"])
+    assert features["conv"].shape == (5, 4 * 20)  # 4 channels x 20 "frequency" rows
+    with torch.no_grad():
+        expected = net.conv(waves.reshape(5, 1, 20, 20)).mean(dim=3)  # no module ReLU follows
+    np.testing.assert_allclose(features["conv"], expected.reshape(5, -1).numpy(), atol=1e-5)
+
+
+def test_unknown_layer_is_named():
+    with pytest.raises(ValueError, match="no_such_layer"):
+        model_features(_TinyNet(), torch.randn(2, 400), ["no_such_layer"])
+    with pytest.raises(ValueError, match="layer2"):
+        model_features("cochleagram", np.zeros((2, 40000)), ["layer2"])
+
+
+def _results(tmp_path, voxels=False):
+    rng = np.random.default_rng(0)
+    sounds = [f"stim{i}_x" for i in range(165)]
+    signal = rng.standard_normal((165, 8))
+    features = {"early": rng.standard_normal((165, 30)), "late": signal}
+    if voxels:
+        responses = (signal @ rng.standard_normal((8, 12)))[:, :, None] + rng.standard_normal(
+            (165, 12, 3)
+        )
+        targets = BrainTargets(
+            "nh2015",
+            sounds,
+            responses,
+            [str(i) for i in range(12)],
+            participants=np.arange(12) % 3,
+            rois={"all": np.ones(12, bool), "music": np.arange(12) < 6},
+        )
+    else:
+        responses = signal @ rng.standard_normal((8, 3)) + rng.standard_normal((165, 3))
+        targets = BrainTargets("nh2015-components", sounds, responses, ["a", "b", "c"])
+    order = rng.permutation(165)  # features in another sound order than the targets
+    shuffled = {layer: values[order] for layer, values in features.items()}
+    result = evaluate_features(shuffled, [sounds[i] for i in order], targets, progress=False)
+    anchor = evaluate_features(
+        {"cochleagram": features["early"]}, sounds, targets, null=False, progress=False
+    )
+    return {
+        "dataset": targets.dataset,
+        "protocol": {"description": "test"},
+        "models": {"cochleagram": anchor, "net": result},
+    }
+
+
+def test_components_best_layer_and_null(tmp_path):
+    results = _results(tmp_path)
+    net = results["models"]["net"]
+    assert all(entry["chosen"] == {"late": 10} for entry in net["best_layer"].values())
+    assert net["mean_best_layer"] > 0.5 > 0.05 > net["null"]
+    assert net["per_layer"]["late"]["a"] > net["per_layer"]["early"]["a"]
+    json.dumps(results)  # JSON-ready
+
+
+def test_voxels_are_aggregated_per_roi_over_participants(tmp_path):
+    net = _results(tmp_path, voxels=True)["models"]["net"]
+    assert set(net["best_layer"]) == {"all", "music"}
+    best = net["best_layer"]["all"]
+    assert len(best["participants"]) == 3 and best["sem"] >= 0
+    assert 0.6 < best["mean"] <= 1.0  # noise-corrected
+    assert net["per_layer"]["late"]["music"]["voxels"] == 6
+
+
+def test_report_table_and_figures(tmp_path):
+    results = _results(tmp_path)
+    table = markdown_report(results)
+    assert "| `net` |" in table and "| late | 8 |" in table
+    for plot, name in ((plot_layers, "layers.png"), (plot_best_layers, "best.png")):
+        path = plot(results, tmp_path / name)
+        assert path.stat().st_size > 10_000
+
+
+def test_unknown_dataset_is_named(tmp_path):
+    with pytest.raises(ValueError, match="'nh2016'"):
+        load_targets("nh2016", tmp_path)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["brain", "m", "--dataset", "nh2016", "--out", "x"])
+    args = build_parser().parse_args(["brain", "m", "--out", "x"])
+    assert args.dataset == "nh2015-components"
