@@ -42,11 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], from_console: bool) -> int:
     if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
         from ..training.cli import run_lightning_cli
 
-        return run_lightning_cli(argv)
+        return run_lightning_cli(None if from_console else argv)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
@@ -65,12 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises:
         SystemExit: on an error, after printing ``topoaudio-zoo COMMAND: error: CAUSE``.
     """
+    from_console = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
     command = next((arg for arg in argv if not arg.startswith("-")), "")
     try:
-        return _run(argv)
+        return _run(argv, from_console and not debug)
     except KeyboardInterrupt:
         if debug:
             raise
