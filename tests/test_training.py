@@ -253,6 +253,24 @@ def test_bf16_autocast_runs_with_the_topographic_loss_in_float32():
     assert trainer.global_step == 2
 
 
+def test_channels_last_trains_the_same_model_and_exports_standard_order():
+    modules = {}
+    for channels_last in (False, True):
+        torch.manual_seed(0)
+        module = TopoAudioModule(
+            **tiny_model_kwargs(topography={"tau": 5.0, "factor": 2}), channels_last=channels_last
+        )
+        quiet_trainer(max_steps=2).fit(module, datamodule=ToyDataModule())
+        modules[channels_last] = module
+    convs = [p for p in modules[True].model.backbone.parameters() if p.ndim == 4]
+    assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
+    standard, fast = modules[False].model.state_dict(), modules[True].model.state_dict()
+    for key in standard:  # the same two steps: equal up to float32 summation order
+        torch.testing.assert_close(fast[key], standard[key], rtol=1e-4, atol=1e-5)
+    exported = modules[True].to_zoo_model()
+    assert all(p.is_contiguous() for p in exported.parameters())
+
+
 # ----------------------------------------------------------------------------------------------
 # Checkpoints and determinism
 

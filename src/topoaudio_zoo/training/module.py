@@ -61,6 +61,10 @@ class TopoAudioModule(L.LightningModule):
             ``{"model.backbone.layer1": 0.1}`` (longest prefix wins).
         rms: input RMS level recorded in the exported model.
         name, description, training_data: recorded in the exported model's config.
+        channels_last: keep the backbone's 4-D weights (and so its convolutions' activations)
+            in channels-last memory order, faster for convolutions under bf16 autocast
+            (``trainer.precision: bf16-mixed``); the exported model is stored in the standard
+            order. Numerically the same model.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class TopoAudioModule(L.LightningModule):
         name: str = "",
         description: str = "",
         training_data: dict[str, Any] | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -128,6 +133,8 @@ class TopoAudioModule(L.LightningModule):
 
     def _build(self) -> None:
         self.model = TopoAudioModel(self.model_config())
+        if self.hparams.channels_last:
+            self.model.backbone.to(memory_format=torch.channels_last)
         self.topo_loss = self.model.topographic_loss()
         heads = self.model.config["heads"]
         self.metrics = nn.ModuleDict(
@@ -277,7 +284,9 @@ class TopoAudioModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def to_zoo_model(self, metrics: dict[str, Any] | None = None) -> TopoAudioModel:
-        """The trained :class:`TopoAudioModel` (shared weights), with ``metrics`` recorded."""
+        """The trained :class:`TopoAudioModel` (shared weights, in the standard memory order),
+        with ``metrics`` recorded."""
+        self.model.to(memory_format=torch.contiguous_format)
         if metrics:
             self.model.config["metrics"] = dict(metrics)
             self.model._hub_mixin_config = self.model.config
