@@ -1,0 +1,201 @@
+"""Figures of maps: one PNG per map family, models side by side, shared colour scales.
+
+Every panel is one layer's sheet; its title carries the map's statistics against their nulls
+(Moran's I with its sheet-permutation p, the TDANN smoothness with its p and, for category
+maps, the label-permutation p). Units with no defined value are grey.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm, Normalize
+
+from .model_maps import ModelMaps
+
+__all__ = ["plot_all", "plot_category_maps", "plot_components", "plot_tuning_maps"]
+
+_NICE = (2, 4, 8, 16, 32, 64, 50, 100, 200, 500, 1000, 2000, 5000, 8000)
+
+
+def _p(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _grid(models: Sequence[ModelMaps], layers: Sequence[str], aspect: float):
+    fig, axes = plt.subplots(
+        len(layers),
+        len(models),
+        figsize=(3.6 * len(models) + 1.3, (2.6 * aspect + 0.7) * len(layers) + 0.8),
+        squeeze=False,
+        dpi=110,
+        layout="constrained",
+    )
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig, axes
+
+
+def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def _aspect(sheets: Sequence[np.ndarray]) -> float:
+    return max(sheet.shape[0] / sheet.shape[1] for sheet in sheets)
+
+
+def plot_tuning_maps(
+    models: Sequence[ModelMaps], family: str, out: str | os.PathLike, title: str = ""
+) -> Path:
+    """Preferred-value maps of ``family`` for every layer (rows) of every model (columns).
+
+    One log colour scale over the family's values; panel titles give Moran's I of the map and
+    the TDANN smoothness of the tuning curves, each with its sheet-permutation p.
+    """
+    first = models[0].tuning[family]
+    values = first[0].values
+    layers = [item.layer for item in first]
+    fig, axes = _grid(models, layers, _aspect([item.preferred for item in first]))
+    cmap = plt.get_cmap("turbo").with_extremes(bad="0.75")
+    norm = LogNorm(values.min(), values.max())
+    image = None
+    for col, result in enumerate(models):
+        for row, item in enumerate(result.tuning[family]):
+            ax = axes[row, col]
+            image = ax.imshow(
+                np.ma.masked_invalid(item.preferred), cmap=cmap, norm=norm, interpolation="nearest"
+            )
+            label = (
+                f"{item.layer}: I={item.morans_i.value:.2f} (p={_p(item.morans_i.p_value)})\n"
+                f"smoothness {item.smoothness.value:.2f} (p={_p(item.smoothness.p_value)})"
+            )
+            ax.set_title(f"{result.model}\n{label}" if row == 0 else label, fontsize=7)
+    bar = fig.colorbar(image, ax=axes, shrink=0.4, label=f"preferred {first[0].parameter}")
+    ticks = [v for v in sorted(set(_NICE)) if values.min() <= v <= values.max()]
+    bar.set_ticks(ticks, labels=[f"{v / 1000:g}k" if v >= 1000 else f"{v:g}" for v in ticks])
+    fig.suptitle(title or f"{family}: preferred value of every unit on its sheet", fontsize=9)
+    return _save(fig, out)
+
+
+def plot_category_maps(
+    models: Sequence[ModelMaps], contrast: str, out: str | os.PathLike, title: str = ""
+) -> Path:
+    """d′ maps of ``contrast`` for every layer (rows) of every model (columns).
+
+    One diverging colour scale, symmetric around 0, shared by all panels; titles give Moran's I
+    with its sheet-permutation p and its label-permutation p (random sound sets of the same
+    sizes), and the 5–95 % range of the label null.
+    """
+    maps = {m.model: [c for c in m.categories if c.contrast == contrast] for m in models}
+    layers = [item.layer for item in maps[models[0].model]]
+    fig, axes = _grid(models, layers, _aspect([item.dprime for item in maps[models[0].model]]))
+    extent = max(float(np.nanmax(np.abs(c.dprime))) for items in maps.values() for c in items)
+    norm = Normalize(-extent, extent)
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
+    image = None
+    for col, result in enumerate(models):
+        for row, item in enumerate(maps[result.model]):
+            ax = axes[row, col]
+            image = ax.imshow(
+                np.ma.masked_invalid(item.dprime), cmap=cmap, norm=norm, interpolation="nearest"
+            )
+            labels = item.morans_i_labels
+            label = (
+                f"{item.layer}: I={item.morans_i.value:.2f} p_sheet={_p(item.morans_i.p_value)}\n"
+                f"p_labels={_p(labels.p_value)} (random sets {labels.null_low:.2f}–"
+                f"{labels.null_high:.2f})"
+            )
+            ax.set_title(f"{result.model}\n{label}" if row == 0 else label, fontsize=7)
+    group = " + ".join(maps[models[0].model][0].group)
+    fig.colorbar(image, ax=axes, shrink=0.4, label=f"d′ ({group} vs the rest)")
+    fig.suptitle(title or f"{contrast} selectivity (d′) on every sheet", fontsize=9)
+    return _save(fig, out)
+
+
+def plot_components(
+    models: Sequence[ModelMaps], out: str | os.PathLike, layers: Sequence[str] | None = None
+) -> Path:
+    """Response components: profile by category (top) and weight maps per layer, per model.
+
+    Each model's block has one column per component; its first row is the component's mean
+    response per category (one colour scale per model: components are scaled differently),
+    the next rows its weights on each layer's sheet (Moran's I and sheet p in the titles).
+    """
+    found = [m for m in models if m.components is not None]
+    if not found:
+        raise ValueError("no model has response components (give a labelled sound set)")
+    layers = list(layers or found[0].components.weights)
+    n_comp = found[0].components.profiles.shape[0]
+    fig = plt.figure(
+        figsize=(1.5 * n_comp * len(found) + 1.5, 1.4 * len(layers) + 2.6),
+        dpi=110,
+        layout="constrained",
+    )
+    blocks = fig.subfigures(1, len(found), squeeze=False)[0]
+    for block, result in zip(blocks, found, strict=True):
+        comps = result.components
+        axes = block.subplots(
+            len(layers) + 1,
+            n_comp,
+            squeeze=False,
+            gridspec_kw={"height_ratios": [2.0] + [1.0] * len(layers)},
+        )
+        for index in range(n_comp):
+            ax = axes[0, index]
+            ax.barh(range(len(comps.categories)), comps.by_category[index], color="0.3")
+            ax.set_yticks(range(len(comps.categories)))
+            ax.set_yticklabels(comps.categories if index == 0 else [], fontsize=6)
+            ax.tick_params(axis="x", labelsize=5)
+            ax.invert_yaxis()
+            ax.set_title(f"component {index + 1}", fontsize=7)
+            for row, layer in enumerate(layers, start=1):
+                weights = comps.weights[layer][index]
+                stat = comps.morans_i[layer][index]
+                panel = axes[row, index]
+                panel.imshow(
+                    np.ma.masked_invalid(weights),
+                    cmap=plt.get_cmap("viridis").with_extremes(bad="0.75"),
+                    interpolation="nearest",
+                )
+                panel.set_xticks([])
+                panel.set_yticks([])
+                panel.set_title(f"{layer} I={stat.value:.2f} p={_p(stat.p_value)}", fontsize=5)
+        block.suptitle(
+            f"{result.model}: {comps.method.upper()} components of responses to "
+            f"{result.sound_set} (profile by category; weights per sheet)",
+            fontsize=8,
+        )
+    return _save(fig, out)
+
+
+def plot_all(
+    models: Sequence[ModelMaps], out_dir: str | os.PathLike, prefix: str = ""
+) -> Mapping[str, Path]:
+    """Every figure of :func:`~topoaudio_zoo.maps.model_maps` results into ``out_dir``.
+
+    Returns ``{map family: PNG}``: one per stimulus family, per contrast and the components.
+    """
+    out_dir = Path(out_dir)
+    written: dict[str, Path] = {}
+    for family in models[0].tuning:
+        name = family.replace(" ", "_")
+        written[family] = plot_tuning_maps(models, family, out_dir / f"{prefix}{name}.png")
+    for contrast in dict.fromkeys(c.contrast for c in models[0].categories):
+        written[contrast] = plot_category_maps(
+            models, contrast, out_dir / f"{prefix}{contrast}.png"
+        )
+    if models[0].components is not None:
+        written["components"] = plot_components(models, out_dir / f"{prefix}components.png")
+    return written
