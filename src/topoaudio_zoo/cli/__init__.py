@@ -18,7 +18,17 @@ import sys
 from collections.abc import Sequence
 
 # Modules of this package that define subcommands, in the order ``--help`` lists them.
-SUBCOMMAND_MODULES = ("demo", "cochleagram", "corpus", "evaluate", "extract", "zoo")
+SUBCOMMAND_MODULES = (
+    "demo",
+    "brain",
+    "cochleagram",
+    "corpus",
+    "evaluate",
+    "extract",
+    "maps",
+    "report",
+    "zoo",
+)
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
