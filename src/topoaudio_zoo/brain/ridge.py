@@ -154,16 +154,21 @@ def ridge_loo(
     y_mean = y_train.mean(axis=0)
     y_centred = y_train - y_mean
     uty = u.T @ y_centred  # (rank, targets)
-    outside = y_centred - u @ uty  # the part of y no feature direction reaches
     # Leverage left outside the features' span: 1 - 1/n - Σ_k U_ik² (0 when rank = n - 1).
     free_leverage = np.clip(1.0 - 1.0 / n - (u**2).sum(axis=1), 0.0, None)
+    # The part of y no feature direction reaches (none when the features span every sound).
+    outside = y_centred - u @ uty if len(s) < n - 1 else None
     s2 = s**2
     loo_mse = np.empty((len(grid), y_train.shape[1]))
     for i, alpha in enumerate(grid):
-        shrink = alpha / (s2 + alpha)  # 1 - s²/(s²+α)
-        residuals = outside + u @ (shrink[:, None] * uty)
+        shrink = alpha / (s2 + alpha)  # 1 - s²/(s²+α): residual = y_out + U diag(shrink) Uᵀy
         one_minus_h = free_leverage + (u**2) @ shrink
-        loo_mse[i] = ((residuals / one_minus_h[:, None]) ** 2).mean(axis=0)
+        # Leave-one-out residuals (y - ŷ)_i / (1 - H_ii) in one product, 1/(1 - H_ii) and the
+        # shrinkage folded into the small factor U.
+        loo = (u * shrink / one_minus_h[:, None]) @ uty
+        if outside is not None:
+            loo += outside / one_minus_h[:, None]
+        loo_mse[i] = np.einsum("ij,ij->j", loo, loo) / n
     best = np.argmin(loo_mse, axis=0)
     alphas = grid[best]
     coef_rotated = uty * (s[:, None] / (s2[:, None] + alphas[None, :]))
