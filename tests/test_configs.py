@@ -18,7 +18,9 @@ from topoaudio_zoo.training.checks import (
     check_tasks,
     check_topography,
 )
-from topoaudio_zoo.training.optim import check_optimization
+from topoaudio_zoo.training.optim import OPTIMIZERS, SCHEDULERS, check_optimization
+from topoaudio_zoo.zoo import get_entry, list_models
+from topoaudio_zoo.zoo.registry import WSN_HEADS
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").rglob("*.yaml"))
@@ -84,33 +86,6 @@ def test_every_recipe_parses_and_its_model_settings_are_valid(args, capsys, monk
         assert model[key] == value, key
 
 
-def test_paper_recipes_use_the_published_heads_and_optimiser(capsys, monkeypatch):
-    resnet = _print_config(["--config", "configs/paper/wsn-cochresnet50.yaml"], capsys, monkeypatch)
-    assert resnet["model"]["tasks"] == {
-        "word": {"weight": 1.0, "type": "multiclass", "num_classes": 794},
-        "speaker": {"weight": 0.25, "type": "multiclass", "num_classes": 433},
-        "background": {"weight": 300.0, "type": "multilabel", "num_classes": 517},
-    }
-    assert resnet["model"]["optimizer"] == {
-        "name": "sgd",
-        "lr": 0.1,
-        "momentum": 0.9,
-        "weight_decay": 1e-4,
-    }
-    assert resnet["model"]["scheduler"] == {"name": "step", "step_size": 50, "gamma": 0.1}
-    trainer, data = resnet["trainer"], resnet["data"]["init_args"]
-    assert trainer["max_epochs"] == 150 and trainer["gradient_clip_val"] == 1.0
-    assert data["batch_size"] * trainer["devices"] * trainer["num_nodes"] == 256
-    tau25 = _print_config(
-        ["--config", "configs/paper/wsn-ast.yaml", "--config", "configs/paper/ast-tau25.yaml"],
-        capsys,
-        monkeypatch,
-    )
-    assert tau25["model"]["architecture"] == "ast_coch"
-    assert tau25["model"]["topography"]["tau"] == 25.0
-    assert tau25["model"]["optimizer"]["name"] == "adamw"
-
-
 def test_class_names_that_yaml_reads_as_booleans_stay_strings(tmp_path, capsys, monkeypatch):
     labels = ["no", "yes", "on", "off", "null", "1"]
     recipe = tmp_path / "labels.yaml"
@@ -132,19 +107,36 @@ def test_class_names_that_yaml_reads_as_booleans_stay_strings(tmp_path, capsys, 
     assert printed["model"]["tasks"] == {"word": {"weight": 1.0, "labels": labels}}
 
 
-def test_each_paper_run_keeps_its_checkpoints_in_its_own_folder(capsys, monkeypatch):
-    """``--ckpt_path last`` and Lightning's hpc checkpoints resume the right run: every model
-    (architecture × τ) has its own fixed ``default_root_dir`` and checkpoint folder."""
+def test_each_paper_run_trains_its_registered_model_in_its_own_folder(capsys, monkeypatch):
+    """Every paper recipe (architecture × τ) trains the zoo's registered paper model of its
+    name (architecture, heads, τ, φ), with the published optimiser for CochResNet50 (the
+    optimiser module's SGD and step defaults), at the published batch of 256; and
+    ``--ckpt_path last`` and Lightning's hpc checkpoints resume the right run: each has its own
+    fixed ``default_root_dir`` and checkpoint folder."""
     paper = [path for path in _commands() if "configs/paper/" in " ".join(path)]
     runs = {}
     for args in paper:
         if "single-label-background" in " ".join(args):
             continue
         config = _print_config(args, capsys, monkeypatch)
-        name, trainer = config["model"]["name"], config["trainer"]
+        model, trainer = config["model"], config["trainer"]
+        registered = get_entry(model["name"]).config
+        assert model["architecture"] == registered["architecture"]
+        heads = {task: (t["num_classes"], t["type"]) for task, t in model["tasks"].items()}
+        assert heads == {task: (h["num_classes"], h["type"]) for task, h in WSN_HEADS.items()}
+        assert registered["heads"] == WSN_HEADS
+        for key in ("tau", "factor"):
+            assert model["topography"][key] == registered["topography"][key], key
+        if model["architecture"] == "cochresnet50":
+            assert model["optimizer"] == {"name": "sgd", **OPTIMIZERS["sgd"][1]}
+            assert model["scheduler"] == {"name": "step", **SCHEDULERS["step"]}
+        data = config["data"]["init_args"]
+        assert data["batch_size"] * trainer["devices"] * trainer["num_nodes"] == 256
         (checkpoint,) = [c for c in trainer["callbacks"] if c["class_path"].endswith("Checkpoint")]
         folders = (trainer["default_root_dir"], checkpoint["init_args"]["dirpath"])
+        name = model["name"]
         assert folders == (f"runs/paper/{name}", f"runs/paper/{name}/checkpoints")
         assert checkpoint["init_args"]["save_last"] is True
         runs[name] = folders
-    assert len(runs) == 10  # 2 architectures × τ ∈ {0, 5, 25, 50, 100}
+    paper_models = {name for name in list_models() if "paper" in get_entry(name).tags}
+    assert set(runs) == paper_models

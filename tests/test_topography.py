@@ -24,7 +24,6 @@ from topoaudio_zoo.topography import (
     weight_smoothness,
 )
 from topoaudio_zoo.topography.blur import SheetBlur, Workspace, sheet_cosine_losses
-from topoaudio_zoo.topography.loss import _mean_gradient
 
 # ----------------------------------------------------------------------------------- sheets
 
@@ -209,14 +208,22 @@ def test_any_use_of_the_layer_values_gets_exact_gradients():
         torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-5 * grad.abs().max())
 
 
-def test_the_loss_receives_the_upstream_gradient_its_gradients_were_computed_for():
+def test_the_loss_receives_the_upstream_gradient_its_gradients_were_computed_for(monkeypatch):
     model = create_backbone("cochresnet18", width=16)
     loss = TopographicLoss(model, tau=7.0)
-    values = loss.layer_values()
     seen = []
-    values.register_hook(seen.append)
-    (loss.tau * values.mean()).backward()  # as TopographicLoss.__call__ and the trainer do
-    assert seen[0].unique().tolist() == [_mean_gradient(len(loss.layer_names), 7.0)]
+    layer_values = loss.layer_values
+
+    def watched_layer_values():
+        values = layer_values()
+        values.register_hook(seen.append)
+        return values
+
+    monkeypatch.setattr(loss, "layer_values", watched_layer_values)
+    loss().backward()
+    n = len(loss.layer_names)
+    # τ/n rounded to float32: d(τ · mean)/d(value), the gradient the loss plans for.
+    assert seen[0].tolist() == [float(np.float32(7.0) / np.float32(n))] * n
 
 
 def test_a_second_backward_recomputes_fresh_gradients():
