@@ -167,7 +167,8 @@ class _Network:
             backbone = model.backbone
             self.root: nn.Module = backbone
             self.tokens_3d = True
-            names = list(backbone._stage_paths) if layers is None else _layer_list(layers)
+            stages = [name for name in backbone.readout_layers if not name.startswith("final")]
+            names = stages if layers is None else _layer_list(layers)
             self.paths = {name: backbone.resolve_layer(name) for name in names}
             self.config: dict[str, Any] | None = model.config
             self.source = sound_batches(model, audio, bs, sr)
