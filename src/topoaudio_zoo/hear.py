@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .audio import normalize_rms, resample
+from .audio import resample
 from .zoo.model import TopoAudioModel
 
 __all__ = [
@@ -116,6 +116,15 @@ class HearModel(nn.Module):
         ]
         return torch.cat(frames, dim=1)
 
+    def _window(
+        self, sound: torch.Tensor, index: int, mean: torch.Tensor, scale: torch.Tensor
+    ) -> torch.Tensor:
+        """Window ``index`` of a sound, demeaned and scaled, zero-padded past its ends."""
+        start = (index * self.step - self.margin) * self.hop
+        low, high = max(start, 0), min(start + self.window, sound.shape[0])
+        values = (sound[low:high] - mean) * scale
+        return F.pad(values, (low - start, start + self.window - high))
+
     def timestamp_embeddings(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """See :func:`get_timestamp_embeddings`."""
         if not torch.is_tensor(audio) or audio.ndim != 2 or not audio.is_floating_point():
@@ -129,10 +138,11 @@ class HearModel(nn.Module):
         device = self._device()
         n_frames = math.ceil(n_samples / self.hop)
         n_windows = math.ceil(n_frames / self.step)
-        left = self.margin * self.hop
-        right = (n_windows - 1) * self.step * self.hop + self.window - left - n_samples
-        sounds = normalize_rms(audio.to(device=device, dtype=torch.float32))
-        sounds = F.pad(sounds, (left, max(0, right)))
+        variance, mean = torch.var_mean(audio, dim=1, correction=0)  # no copy of the audio
+        target = self.model.config["rms"]
+        rms = variance.sqrt()
+        scale = torch.ones_like(rms) if target is None else target / rms.clamp_min(1e-12)
+        scale = torch.where(rms > 1e-12, scale, torch.ones_like(rms))
         embeddings = torch.empty(
             n_sounds, n_windows * self.step, self.timestamp_embedding_size, device=device
         )
@@ -141,11 +151,8 @@ class HearModel(nn.Module):
             for start in range(0, len(pairs), self.window_batch):
                 chunk = pairs[start : start + self.window_batch]
                 windows = torch.stack(
-                    [
-                        sounds[s, w * self.step * self.hop : w * self.step * self.hop + self.window]
-                        for s, w in chunk
-                    ]
-                )
+                    [self._window(audio[s], w, mean[s], scale[s]) for s, w in chunk]
+                ).to(device=device, dtype=torch.float32)
                 frames = self._window_embeddings(windows)
                 central = frames[..., self.margin : self.margin + self.step].transpose(1, 2)
                 for (s, w), values in zip(chunk, central, strict=True):
