@@ -19,6 +19,7 @@ from topoaudio_zoo.data.corpora import (
     CATEGORIES,
     SPEECH_COMMANDS_WORDS,
     MissingBinaryError,
+    engines,
     render_backgrounds,
     render_nsynth,
     render_speech_commands,
@@ -31,7 +32,7 @@ from topoaudio_zoo.data.corpora.midi import _varlen
 from topoaudio_zoo.data.corpora.music import STYLES, compose
 from topoaudio_zoo.data.corpora.sf2 import read_presets
 from topoaudio_zoo.data.corpora.sources import SOURCES, SoundSource, file_licences, split_group
-from topoaudio_zoo.data.corpora.speech_commands import choose_speakers
+from topoaudio_zoo.data.corpora.speech_commands import choose_speakers, engine_speakers
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 SC_CLIP = re.compile(r"^[0-9a-f]{8}_nohash_\d+\.wav$")
@@ -117,6 +118,7 @@ def test_speech_commands_layout(speech):
         "_background_noise_",
         "validation_list.txt",
         "testing_list.txt",
+        "generalization_list.txt",
         "README.md",
         "LICENSE",
         "speakers.tsv",
@@ -127,8 +129,10 @@ def test_speech_commands_layout(speech):
         assert all(SC_CLIP.match(n) for n in names), names[:3]
         speakers |= {n.split("_nohash_")[0] for n in names}
         assert {n.split("_nohash_")[1] for n in names} == {"0.wav", "1.wav"}
-    assert len(speakers) == 24
-    assert len(_sc_clips(out)) == 6 * 24 * 2 == summary.total
+    # 24 espeak-ng speakers, the 4 Flite and 3 Festival voices once each.
+    assert len(speakers) == 24 + 4 + 3
+    assert summary.details["speakers_per_engine"] == {"espeak-ng": 24, "flite": 4, "festival": 3}
+    assert len(_sc_clips(out)) == 6 * 31 * 2 == summary.total
 
 
 def test_speech_commands_clips_are_16k_mono_pcm16_one_second_centred_words(speech):
@@ -159,8 +163,10 @@ def test_split_lists_follow_which_set_and_are_speaker_disjoint(speech):
     assert set(validation) <= set(clips) and set(testing) <= set(clips)
     assert not set(validation) & set(testing)
     training = sorted(set(clips) - set(validation) - set(testing))
+    held = set(_read_list(out / "generalization_list.txt"))
+    assert held <= set(testing)
     for name, paths in (("validation", validation), ("testing", testing), ("training", training)):
-        assert all(which_set(p) == name for p in paths), name
+        assert all(which_set(p) == name for p in paths if p not in held), name
     speaker = {
         name: {Path(p).name.split("_nohash_")[0] for p in paths}
         for name, paths in (("v", validation), ("t", testing), ("tr", training))
@@ -173,6 +179,55 @@ def test_split_lists_follow_which_set_and_are_speaker_disjoint(speech):
         "validation": len(validation),
         "testing": len(testing),
     }
+
+
+def _speakers_tsv(root: Path) -> list[dict]:
+    with (root / "speakers.tsv").open() as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_whole_voices_are_held_out_for_a_generalisation_test(speech):
+    out, summary = speech
+    rows = _speakers_tsv(out)
+    held = {r["speaker"] for r in rows if (r["engine"], r["voice"]) in
+            {("flite", "rms"), ("festival", "ked_diphone")}}  # fmt: skip
+    listed = _read_list(out / "generalization_list.txt")
+    assert {Path(p).name.split("_nohash_")[0] for p in listed} == held and len(held) == 2
+    assert len(listed) == summary.details["generalization_clips"] == 2 * 6 * 2
+    assert all(r["split"] == "testing" for r in rows if r["speaker"] in held)
+    # The other Flite and Festival voices are spoken in training.
+    trained = {(r["engine"], r["voice"]) for r in rows if r["split"] == "training"}
+    assert {("flite", "awb"), ("flite", "slt"), ("festival", "kal_diphone")} <= trained
+
+
+def test_flite_and_festival_clips_are_words_like_the_espeak_ones(speech):
+    out, _ = speech
+    rows = {r["speaker"]: r for r in _speakers_tsv(out)}
+    for path in sorted(out.glob("yes/*_nohash_0.wav")):
+        row = rows[path.name.split("_nohash_")[0]]
+        x, sr = sf.read(path)
+        assert sr == 16000 and x.shape == (16000,)
+        active = np.flatnonzero(np.abs(x) > 0.05 * np.abs(x).max())
+        duration = (active[-1] - active[0]) / sr
+        assert 0.15 < duration < 0.95, (row["engine"], row["voice"], duration)
+
+
+def test_engine_speakers_vary_stretch_and_speed():
+    first = engine_speakers("flite", ("awb", "slt"), 5, seed=0)
+    assert len(first) == 10 and len({s.speaker_id for s in first}) == 10
+    assert engine_speakers("flite", ("awb", "slt"), 5, seed=0) == first
+    assert len({(s.stretch, s.speed) for s in engine_speakers("festival", ("x",), None, 0)}) == 25
+    assert engine_speakers("flite", ("awb",), 1, seed=3)[0].key == "flite:awb|d1|v1"
+
+
+def test_missing_festival_voice_names_its_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(engines, "FESTIVAL_VOICE_ROOT", tmp_path)
+    with pytest.raises(MissingBinaryError, match="apt-get install festvox-kdlpc16k"):
+        engines.check_engine("festival", ["ked_diphone"])
+    with pytest.raises(ValueError, match="engines"):
+        render_speech_commands(tmp_path / "x", engines=["say"])
+    with pytest.raises(ValueError, match="heldout_voices"):
+        render_speech_commands(tmp_path / "x", heldout_voices=["flite:nobody"])
 
 
 def test_which_set_is_the_readme_rule():
@@ -425,7 +480,7 @@ def test_cli_missing_program_exits_2_with_the_package(tmp_path, monkeypatch, cap
 def test_cli_renders_both_corpora(tmp_path, capsys):
     sc = tmp_path / "sc"
     argv = ["make-corpus", "speech-commands", str(sc), "--words", "yes", "no"]
-    assert main([*argv, "--voices", "3", "--jobs", "1"]) == 0
+    assert main([*argv, "--voices", "3", "--jobs", "1", "--engines", "espeak-ng"]) == 0
     assert "wrote 6 clips" in capsys.readouterr().out
     assert len(_sc_clips(sc)) == 6
     ns = tmp_path / "ns"

@@ -21,15 +21,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     speech = kinds.add_parser(
         "speech-commands",
-        help="Speech Commands v0.02 layout, spoken by espeak-ng",
+        help="Speech Commands v0.02 layout, spoken by espeak-ng, Flite and Festival",
         description=(
-            "Speak the Speech Commands words with many espeak-ng speakers (accent × variant × "
-            "rate × pitch): OUT/<word>/<speaker>_nohash_<n>.wav (16 kHz, 1 s), "
-            "validation_list.txt, testing_list.txt, _background_noise_/."
+            "Speak the Speech Commands words with many speakers (engine × voice × variant: "
+            "espeak-ng accent × variant × rate × pitch; Flite and Festival voice × duration "
+            "stretch × speed): OUT/<word>/<speaker>_nohash_<n>.wav (16 kHz, 1 s), "
+            "validation_list.txt, testing_list.txt (with every clip of the held-out voices), "
+            "generalization_list.txt (those clips), _background_noise_/."
         ),
     )
     speech.add_argument("out", type=Path, help="corpus root (absent or empty)")
-    speech.add_argument("--voices", type=int, default=None, help="speakers (default 600)")
+    speech.add_argument("--voices", type=int, default=None, help="espeak-ng speakers (default 600)")
+    speech.add_argument(
+        "--engines",
+        nargs="+",
+        default=None,
+        help="of espeak-ng, flite, festival (default: all three)",
+    )
+    speech.add_argument(
+        "--heldout-voices",
+        nargs="*",
+        default=None,
+        help="ENGINE:VOICE all in testing (default flite:rms festival:ked_diphone)",
+    )
+    speech.add_argument(
+        "--variants",
+        type=int,
+        default=None,
+        help="stretch × speed variants per Flite/Festival voice, 1-25 (default 25)",
+    )
     speech.add_argument(
         "--words", nargs="+", default=None, help="words to say (default: the 35 of v0.02)"
     )
@@ -104,12 +124,18 @@ def run_speech_commands(args: argparse.Namespace) -> int:
         small=args.small,
         seed=args.seed,
         jobs=args.jobs,
+        engines=args.engines,
+        heldout_voices=args.heldout_voices,
+        variants=args.variants,
     )
     counts = ", ".join(f"{k} {v}" for k, v in summary.split_counts.items())
     d = summary.details
+    engines = ", ".join(f"{e} {n}" for e, n in d["speakers_per_engine"].items())
     print(
         f"wrote {summary.total} clips ({d['words']} words × {d['speakers']} speakers × "
-        f"{d['takes']} takes; {counts}) to {summary.out} in {summary.seconds:.1f} s"
+        f"{d['takes']} takes; {counts}) to {summary.out} in {summary.seconds:.1f} s\n"
+        f"speakers per engine: {engines}; held-out voices: "
+        f"{', '.join(d['heldout_voices']) or 'none'} ({d['generalization_clips']} clips)"
     )
     return 0
 

@@ -9,12 +9,14 @@ voice packages.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .system import require_binary, run_binary
-from .wav import parse_streamed_wav
+from .wav import read_mono
 
 __all__ = ["EspeakVoice", "english_accents", "espeak_version", "speak", "voice_variants"]
 
@@ -110,5 +112,7 @@ def speak(word: str, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, int
     """
     args = [require_binary("espeak-ng"), "-v", voice, "-s", str(rate), "-p", str(pitch)]
     what = f"espeak-ng -v {voice} -s {rate} -p {pitch} {word!r}"
-    out = run_binary([*args, "--stdout", word], what)
-    return parse_streamed_wav(out, what)
+    with tempfile.TemporaryDirectory(prefix="topoaudio-espeak-") as tmp:
+        path = Path(tmp, "word.wav")
+        run_binary([*args, "-w", str(path), word], what)
+        return read_mono(path, what)

@@ -9,7 +9,12 @@ from collections.abc import Sequence
 __all__ = ["DEBIAN_PACKAGES", "MissingBinaryError", "require_binary", "run_binary"]
 
 # Debian package that provides each program the corpora need.
-DEBIAN_PACKAGES = {"espeak-ng": "espeak-ng", "fluidsynth": "fluidsynth"}
+DEBIAN_PACKAGES = {
+    "espeak-ng": "espeak-ng",
+    "fluidsynth": "fluidsynth",
+    "flite": "flite",
+    "festival": "festival",
+}
 
 
 class MissingBinaryError(FileNotFoundError):
