@@ -25,7 +25,7 @@ from training_helpers import (
 from topoaudio_zoo.cli import main
 from topoaudio_zoo.data import SpeechCommandsDataModule
 from topoaudio_zoo.topography import TopographicLoss
-from topoaudio_zoo.training import IGNORE_INDEX, TopoAudioModule
+from topoaudio_zoo.training import IGNORE_INDEX, TopoAudioModule, precision
 from topoaudio_zoo.zoo.model import TopoAudioModel
 
 
@@ -269,6 +269,16 @@ def test_channels_last_trains_the_same_model_and_exports_standard_order():
         torch.testing.assert_close(fast[key], standard[key], rtol=1e-4, atol=1e-5)
     exported = modules[True].to_zoo_model()
     assert all(p.is_contiguous() for p in exported.parameters())
+
+
+def test_bf16_on_a_cpu_without_native_bf16_is_warned_about(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(precision, "bf16_is_native", lambda: False)
+    assert "slower than float32" in precision.slow_bf16_warning("bf16-mixed", cpu)
+    assert precision.slow_bf16_warning("32-true", cpu) is None
+    assert precision.slow_bf16_warning("bf16-mixed", cuda) is None
+    monkeypatch.setattr(precision, "bf16_is_native", lambda: True)
+    assert precision.slow_bf16_warning("bf16-mixed", cpu) is None
 
 
 # ----------------------------------------------------------------------------------------------

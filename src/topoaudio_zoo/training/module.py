@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MultilabelAveragePrecision
@@ -32,6 +33,7 @@ from .checks import (
 )
 from .finetune import comparable, initial_weights, load_initial_weights, merge_source_config
 from .optim import build_optimizer, build_scheduler, check_optimization, layer_lr_groups
+from .precision import slow_bf16_warning
 
 __all__ = ["IGNORE_INDEX", "TopoAudioModule"]
 
@@ -189,6 +191,12 @@ class TopoAudioModule(L.LightningModule):
             self._build()
         if self.model is not None and "state_dict" in checkpoint:
             check_checkpoint_state(checkpoint["state_dict"], self.state_dict(), "checkpoint")
+
+    def on_fit_start(self) -> None:
+        """Warn when bf16 autocast would be emulated (slower than float32) on this CPU."""
+        warning = slow_bf16_warning(self.trainer.precision, self.device)
+        if warning is not None:
+            rank_zero_warn(warning)
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
