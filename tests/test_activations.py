@@ -680,6 +680,8 @@ def test_any_torch_module_on_waveforms_with_explicit_layers(sounds):
         expected = net.act(net.norm(net.conv(sounds[:3, None])))
     np.testing.assert_allclose(full["conv"], to_sheet(expected, dim=1), atol=1e-5)
     np.testing.assert_allclose(unit["conv"], to_sheet(expected.mean(2), dim=1), atol=1e-5)
+    no_parameters = extract_activations(torch.nn.Tanh(), sounds[:2], [""], progress=False)
+    assert no_parameters[""].shape == (2, *sheet_shape(CLIP))  # a (batch, units) read-out
     with pytest.raises(ValueError, match=r"layers: required for a plain torch\.nn\.Module"):
         extract_activations(net, sounds, progress=False)
     with pytest.raises(ValueError, match=r"'layer1' is not a module path of this _WaveNet\b"):

@@ -186,6 +186,7 @@ class _Network:
 
 
 def _layouts(read: dict[str, str], sheets: dict[str, tuple[Any, ...]]) -> list[LayerLayout]:
+    """Each layer's layout from its first batch: ``sheets`` holds ``(values, dims, kind)``."""
     return [
         LayerLayout(
             name=layer,
@@ -288,7 +289,8 @@ def extract_activations(
     model = _as_model(model)
     network = _Network(model, layers, audio, sr, batch_size)
     source = network.source
-    device = next(model.parameters()).device
+    parameter = next(model.parameters(), None)
+    device = torch.device("cpu") if parameter is None else parameter.device
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     sound_ids: list[str] = []
