@@ -2,10 +2,13 @@
 
 Writes synthetic corpora (noisy tones, int16 WAV) in the real layouts into a temporary folder:
 Speech Commands (1-s clips at 16 kHz), NSynth (4-s notes at 16 kHz), ESC-50 (5-s clips at
-44.1 kHz), an audio folder (3-s clips at 44.1 kHz) and Word-Speaker-Noise (Speech Commands +
-NSynth). Each training loader (2 workers by default, batches of 32 clips of 2 s at 20 kHz) is
-timed over ``--batches`` batches after one warm-up batch (worker start-up excluded), without
-and with ``cache_dir`` (cache build time printed separately).
+44.1 kHz), an audio folder (3-s clips at 44.1 kHz), a background corpus in the layout of
+``make-corpus backgrounds`` (4-s clips at 20 kHz, 8 categories) and Word-Speaker-Noise (Speech
+Commands + NSynth; Speech Commands + the background corpus, without and with the augmentation
+of the ``configs/cpu/wsn-augmented.yaml`` recipe). Each training loader (2 workers by default,
+batches of 32 clips of 2 s at 20 kHz) is timed over ``--batches`` batches after one warm-up
+batch (worker start-up excluded), without and with ``cache_dir`` (cache build time printed
+separately).
 
     python benchmarks/data.py [--workers 2] [--batch-size 32] [--batches 40]
 """
@@ -30,6 +33,17 @@ from topoaudio_zoo.data import (
     WSNDataModule,
 )
 from topoaudio_zoo.data.base import AudioDataModule
+from topoaudio_zoo.data.corpora import CATEGORIES
+
+# The augmentation of configs/cpu/wsn-augmented.yaml.
+AUGMENT = {
+    "p_speed": 0.5,
+    "speed": [0.9, 1.1],
+    "p_reverb": 0.5,
+    "rt60_s": [0.2, 1.0],
+    "p_band": 0.3,
+    "level_db": [-6.0, 6.0],
+}
 
 WORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go", "cat", "dog"]
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string"]
@@ -94,6 +108,20 @@ def audio_folder(root: Path, per_class: int = 40) -> Path:
     return root
 
 
+def background_corpus(root: Path, per_category: int = 20) -> Path:
+    rows = ["clip,split,category,source,package,version,source_file,group,start_s,duration_s,"
+            "licence,note"]  # fmt: skip
+    for c, category in enumerate(CATEGORIES):
+        for i in range(per_category):
+            split = "val" if i == 0 else "test" if i == 1 else "train"
+            clip = f"{split}/{category}/{i}.wav"
+            tone(root / clip, 4.0, 20000, 100 * c + i)
+            rows.append(f"{clip},{split},{category},bench,none,0,{clip},{i},0,4,none,")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    (root / "COMPLETE").write_text("{}")
+    return root
+
+
 def clips_per_second(dm: AudioDataModule, batches: int) -> float:
     """Training clips per second over ``batches`` batches (epochs restart as needed)."""
     dm.setup("fit")
@@ -124,6 +152,7 @@ def main() -> None:
             "nsynth": nsynth(tmp / "nsynth"),
             "esc50": esc50(tmp / "esc50"),
             "folder": audio_folder(tmp / "folder"),
+            "backgrounds": background_corpus(tmp / "backgrounds"),
         }
         print(f"corpora written in {time.perf_counter() - start:.1f} s")
         makers: dict[str, Callable[..., AudioDataModule]] = {
@@ -136,6 +165,16 @@ def main() -> None:
             "AudioFolder": lambda **k: AudioFolderDataModule(str(roots["folder"]), **k),
             "WSN (SC + NSynth)": lambda **k: WSNDataModule(
                 str(roots["sc"]), str(roots["nsynth"]), **k
+            ),
+            "WSN (SC + backgrounds)": lambda **k: WSNDataModule(
+                str(roots["sc"]), str(roots["backgrounds"]), background_format="backgrounds", **k
+            ),
+            "WSN + augment": lambda **k: WSNDataModule(
+                str(roots["sc"]),
+                str(roots["backgrounds"]),
+                background_format="backgrounds",
+                augment=AUGMENT,
+                **k,
             ),
         }
         common = {"batch_size": args.batch_size, "num_workers": args.workers}

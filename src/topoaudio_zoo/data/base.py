@@ -35,6 +35,7 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..audio import AudioError, crop_or_pad, load_audio, normalize_rms
+from .augment import Augment, augment_generator
 from .cache import AudioCache, BadAudioWarning, build_cache
 
 __all__ = [
@@ -349,7 +350,8 @@ class ClipDataset(Dataset):
 
     Items: ``{"waveform": (clip_samples,) float32 with RMS ``rms``, "targets": {task: int},
     "key": str}``. Training places the sound at random (random crop of a long file, random
-    position of a short one); evaluation uses ``eval_placement``.
+    position of a short one) and applies ``augment`` (:class:`~.augment.Augment`: source effects
+    before placing, channel effects after normalising); evaluation uses ``eval_placement``.
     """
 
     def __init__(
@@ -360,6 +362,7 @@ class ClipDataset(Dataset):
         rms: float,
         seed: int,
         eval_placement: str,
+        augment: Augment | None = None,
     ):
         self.source = source
         self.split = split
@@ -367,6 +370,7 @@ class ClipDataset(Dataset):
         self.rms = rms
         self.seed = seed
         self.placement = "random" if split == "train" else eval_placement
+        self.augment = augment if split == "train" else None
 
     def __len__(self) -> int:
         return len(self.source)
@@ -375,10 +379,16 @@ class ClipDataset(Dataset):
         index, generator = resolve_item(item, self.seed, self.split)
         i, waveform = self.source.load(index)
         waveform = self.source.segment(i, waveform, generator)
+        if self.augment is not None:
+            augment_rng = augment_generator(generator)
+            waveform = self.augment.source(waveform, self.source.sr, augment_rng)
         waveform = place(waveform, self.clip_samples, self.placement, generator)
+        waveform = normalize_rms(waveform, self.rms)
+        if self.augment is not None:
+            waveform = self.augment.channel(waveform, self.source.sr, augment_rng)
         table = self.source.table
         return {
-            "waveform": normalize_rms(waveform, self.rms),
+            "waveform": waveform,
             "targets": {task: int(v[i]) for task, v in table.targets.items()},
             "key": table.key(i),
         }
@@ -441,6 +451,8 @@ class AudioDataModule(L.LightningDataModule):
         self._datasets: dict[str, Dataset] = {}
         self._samplers: dict[str, EpochSampler] = {}
         self._caches: dict[int, AudioCache] = {}
+        # Training augmentation (subclasses taking an ``augment`` argument set it).
+        self.augment: Augment | None = None
 
     # Hooks for subclasses ------------------------------------------------------------------
     def _fetch(self) -> None:
@@ -471,6 +483,7 @@ class AudioDataModule(L.LightningDataModule):
             self.rms,
             self.seed,
             self.eval_placement,
+            self.augment,
         )
 
     # Lightning interface -------------------------------------------------------------------

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ..audio import DEFAULT_RMS, normalize_rms
 from .audio_folder import audio_folder_tables
+from .augment import Augment, augment_generator
 from .background_corpus import check_background_corpus, read_background_corpus
 from .base import IGNORE_INDEX, AudioDataModule, ClipSource, ClipTable, place, resolve_item
 from .download import require_paths
@@ -117,7 +118,9 @@ class MixtureDataset(Dataset):
     ``"background"`` (the two scaled parts, summing to the mixture), ``"snr_db"`` and
     ``"background_key"``. In training the word's position, the background clip, its 2-s window
     and the SNR are drawn anew for every example and epoch; in val/test they are fixed per
-    index (word centred, background window at ``background_placement``).
+    index (word centred, background window at ``background_placement``). ``augment`` (training
+    only) applies its source effects to the speech before placing it and its channel effects to
+    the mixture (and to both parts alike) after mixing.
     """
 
     def __init__(
@@ -131,6 +134,7 @@ class MixtureDataset(Dataset):
         seed: int,
         background_placement: str,
         return_parts: bool = False,
+        augment: Augment | None = None,
     ):
         self.speech = speech
         self.background = background
@@ -142,6 +146,7 @@ class MixtureDataset(Dataset):
         self.train = split == "train"
         self.background_placement = "random" if self.train else background_placement
         self.return_parts = return_parts
+        self.augment = augment if self.train else None
 
     def __len__(self) -> int:
         return len(self.speech)
@@ -149,6 +154,9 @@ class MixtureDataset(Dataset):
     def __getitem__(self, item: int | tuple[int, int]) -> dict:
         index, generator = resolve_item(item, self.seed, self.split)
         i, speech = self.speech.load(index)
+        if self.augment is not None:
+            augment_rng = augment_generator(generator)
+            speech = self.augment.source(speech, self.speech.sr, augment_rng)
         speech = place(speech, self.clip_samples, "random" if self.train else "center", generator)
         wanted = int(torch.randint(len(self.background), (1,), generator=generator))
         j, background = self.background.load(wanted)
@@ -156,6 +164,11 @@ class MixtureDataset(Dataset):
         low, high = self.snr_db
         snr = low + (high - low) * float(torch.rand((), generator=generator))
         mixture, speech_part, background_part = mix(speech, background, snr, self.rms)
+        if self.augment is not None:
+            parts = torch.stack([mixture, speech_part, background_part])
+            mixture, speech_part, background_part = self.augment.channel(
+                parts, self.speech.sr, augment_rng
+            )
         targets = {task: int(v[i]) for task, v in self.speech.table.targets.items()}
         targets["background"] = int(self.background.table.targets["background"][j])
         example = {"waveform": mixture, "targets": targets, "key": self.speech.table.key(i)}
@@ -207,6 +220,9 @@ class WSNDataModule(AudioDataModule):
         background_target: NSynth label used as background class (``"instrument_family"`` or
             ``"pitch"``); ignored for the other formats.
         return_parts: add the scaled parts, the SNR and the background key to every batch.
+        augment: training augmentation, the options of :class:`~.augment.Augment` (speed,
+            pitch, reverberation, band-limiting, level; e.g. ``{"p_reverb": 0.5, "p_band":
+            0.3}``); ``None`` for none.
         Others: see :class:`~.base.AudioDataModule`.
     """
 
@@ -220,6 +236,7 @@ class WSNDataModule(AudioDataModule):
         speaker_holdout: float = 0.1,
         background_target: str = "instrument_family",
         return_parts: bool = False,
+        augment: dict | None = None,
         sr: int = 20000,
         clip_samples: int = 40000,
         rms: float = 0.1,
@@ -259,6 +276,7 @@ class WSNDataModule(AudioDataModule):
         self.speaker_holdout = float(speaker_holdout)
         self.background_target = background_target
         self.return_parts = bool(return_parts)
+        self.augment = Augment.from_config(augment)
 
     def _cache_groups(self, splits: dict[str, ClipTable]) -> dict[str, list[ClipTable]]:
         speech = [splits[s] for s in ("train", "val", "test")]
@@ -349,4 +367,5 @@ class WSNDataModule(AudioDataModule):
             self.seed,
             BACKGROUND_PLACEMENT[self.background_format],
             self.return_parts,
+            self.augment,
         )

@@ -1,0 +1,140 @@
+"""Training augmentation: what each effect does to a signal, seeding, and its use in the data."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from corpus_fixtures import write_nsynth, write_speech_commands
+
+from topoaudio_zoo.data import WSNDataModule
+from topoaudio_zoo.data.augment import Augment, augment_generator, room_impulse_response
+
+SR = 20000
+
+
+def _tone(freq: float, seconds: float = 1.0) -> torch.Tensor:
+    t = torch.arange(int(seconds * SR)) / SR
+    return torch.sin(2 * math.pi * freq * t)
+
+
+def _peak_hz(x: torch.Tensor) -> float:
+    spectrum = torch.fft.rfft(x * torch.hann_window(x.shape[-1])).abs()
+    return float(torch.fft.rfftfreq(x.shape[-1], 1 / SR)[spectrum.argmax()])
+
+
+def _always(**options) -> Augment:
+    return Augment(**options)
+
+
+def test_room_impulse_response_decays_at_its_rt60_with_its_direct_to_reverberant_ratio():
+    for rt60, drr in ((0.3, 0.0), (0.8, 6.0)):
+        ir = room_impulse_response(SR, rt60, drr, torch.Generator().manual_seed(1))
+        assert ir[0] > 0.9 and ir.shape[0] == int(1.2 * rt60 * SR)
+        reverberant = ir.clone()
+        reverberant[0] -= 1.0
+        measured_drr = 10 * math.log10(1.0 / float(reverberant.pow(2).sum()))
+        assert abs(measured_drr - drr) < 0.5
+        # Schroeder backward integration: the -5 to -25 dB slope, extrapolated to -60 dB.
+        tail = reverberant[int(0.06 * SR) :].double()
+        edc = torch.flip(torch.cumsum(torch.flip(tail**2, [0]), 0), [0])
+        edc_db = 10 * torch.log10(edc / edc[0])
+        t5 = int(torch.nonzero(edc_db < -5)[0])
+        t25 = int(torch.nonzero(edc_db < -25)[0])
+        measured_rt60 = 3 * (t25 - t5) / SR
+        assert abs(measured_rt60 - rt60) < 0.25 * rt60, (rt60, measured_rt60)
+
+
+def test_reverberation_keeps_the_length_and_spreads_a_click_in_time():
+    click = torch.zeros(SR)
+    click[1000] = 1.0
+    out = _always(p_reverb=1.0, rt60_s=(0.5, 0.5)).source(click, SR, torch.Generator())
+    assert out.shape == click.shape
+    assert float(out[1000:].pow(2).sum() - out[1000] ** 2) > 0.01
+    assert float(out[:1000].abs().max()) < 1e-4  # causal
+
+
+def test_telephone_band_removes_what_is_outside_300_to_3400_hz():
+    noise = torch.randn(2 * SR, generator=torch.Generator().manual_seed(0))
+    out = _always(p_band=1.0, bands=((300, 3400),)).channel(noise, SR, torch.Generator())
+    power = torch.fft.rfft(out).abs() ** 2
+    freqs = torch.fft.rfftfreq(out.shape[0], 1 / SR)
+    inside = power[(freqs > 500) & (freqs < 3000)].mean()
+    assert power[freqs > 4000].mean() < 1e-6 * inside
+    assert power[freqs < 200].mean() < 1e-6 * inside
+
+
+def test_speed_moves_every_frequency_and_the_duration_together():
+    out = _always(p_speed=1.0, speed=(1.1, 1.1)).source(_tone(1000.0), SR, torch.Generator())
+    assert abs(out.shape[0] - SR / 1.1) <= 2
+    assert abs(_peak_hz(out) - 1100.0) < 5
+
+
+def test_pitch_shift_keeps_the_duration():
+    augment = _always(p_pitch=1.0, pitch_semitones=(2.0, 2.0))
+    out = augment.source(_tone(1000.0), SR, torch.Generator())
+    assert out.shape[0] == SR
+    assert abs(_peak_hz(out) - 1000.0 * 2 ** (2 / 12)) < 10
+
+
+def test_level_scales_and_the_defaults_change_nothing():
+    x = torch.randn(1000)
+    out = _always(level_db=(-6.0, -6.0)).channel(x, SR, torch.Generator())
+    assert torch.allclose(out, x * 10 ** (-6 / 20))
+    assert Augment.from_config(None) is None
+    assert Augment.from_config({}) is None
+    assert Augment.from_config({"p_reverb": 0.5}) == Augment(p_reverb=0.5)
+
+
+def test_augmentation_is_a_function_of_the_example_seed():
+    augment = Augment(p_speed=0.5, p_reverb=0.5, p_band=0.5, level_db=(-6, 6))
+    x = torch.randn(SR, generator=torch.Generator().manual_seed(0))
+
+    def run(seed):
+        rng = augment_generator(torch.Generator().manual_seed(seed))
+        return augment.channel(augment.source(x, SR, rng), SR, rng)
+
+    assert torch.equal(run(7), run(7))
+    assert not torch.equal(run(7), run(8))
+    example = torch.Generator().manual_seed(7)
+    state = example.get_state()
+    augment_generator(example)
+    assert torch.equal(example.get_state(), state)  # draws nothing from the example's generator
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match="p_reverb"):
+        Augment(p_reverb=2.0)
+    with pytest.raises(ValueError, match="bands"):
+        Augment(bands=((3400, 300),))
+    with pytest.raises(ValueError, match="unknown options"):
+        Augment.from_config({"reverb": 1.0})
+    with pytest.raises(ValueError, match="rt60_s"):
+        Augment(rt60_s=(0.5, 0.2))
+
+
+@pytest.fixture(scope="module")
+def wsn_roots(tmp_path_factory):
+    root = tmp_path_factory.mktemp("aug")
+    return write_speech_commands(root / "sc"), write_nsynth(root / "ns")
+
+
+def _item(roots, augment, split="train", item=(3, 12345)):
+    speech, background = roots
+    dm = WSNDataModule(str(speech), str(background), augment=augment, return_parts=True)
+    dm.setup("fit")
+    return dm.dataset(split)[item if split == "train" else 3]
+
+
+def test_wsn_augments_training_examples_reproducibly_and_leaves_other_draws_alone(wsn_roots):
+    options = {"p_speed": 1.0, "p_reverb": 1.0, "p_band": 1.0, "level_db": [-3.0, -3.0]}
+    plain = _item(wsn_roots, None)
+    first, again = _item(wsn_roots, options), _item(wsn_roots, options)
+    assert torch.equal(first["waveform"], again["waveform"])
+    assert not torch.allclose(first["waveform"], plain["waveform"])
+    assert (first["background_key"], first["snr_db"]) == (plain["background_key"], plain["snr_db"])
+    rms = float(first["waveform"].pow(2).mean().sqrt())
+    assert abs(20 * np.log10(rms / 0.1) + 3.0) < 0.5
+    assert torch.allclose(first["speech"] + first["background"], first["waveform"], atol=1e-5)
+    evaluation = _item(wsn_roots, options, split="val")
+    assert torch.equal(evaluation["waveform"], _item(wsn_roots, None, split="val")["waveform"])
