@@ -2,7 +2,7 @@
 # Set up a fresh machine (Debian/Ubuntu, Python >= 3.10): a virtual environment in .venv with
 # topoaudio-zoo and the exact versions of requirements/lock.txt. With --dev, also the test
 # dependencies (requirements/lock-dev.txt) and the Debian packages the offline corpora are
-# rendered with (espeak-ng, fluidsynth, fluid-soundfont-gm, sox).
+# rendered with (listed below; docs/corpora.md says which corpus needs which).
 # Idempotent: a second run only checks what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,11 @@ done
 
 if [ "$dev" = 1 ]; then
   missing=()
-  for pkg in espeak-ng fluidsynth fluid-soundfont-gm sox; do
+  # The corpora of docs/corpora.md: speech (espeak-ng, flite, festival + voices), notes and music
+  # (fluidsynth + FluidR3_GM), backgrounds (wesnoth-1.16-data; the full corpus also reads
+  # wesnoth-1.16-music and supertuxkart-data, not installed here).
+  for pkg in espeak-ng fluidsynth fluid-soundfont-gm sox flite festival festvox-kallpc16k \
+    festvox-kdlpc16k festvox-us-slt-hts wesnoth-1.16-data; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
   done
   if [ "${#missing[@]}" -gt 0 ]; then
