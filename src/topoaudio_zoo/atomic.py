@@ -3,7 +3,8 @@
 A writer gets a unique temporary name beside the target (same folder, so the final rename
 stays on one file system). When the block ends without an exception the file is flushed to
 disk (``fsync``) and renamed over the target in one step; when it raises, the temporary file is
-deleted. Readers therefore see either the old file or a complete new one, never a mix, and two
+deleted. The folder is flushed after the rename, so the new name survives a power cut.
+Readers therefore see either the old file or a complete new one, never a mix, and two
 concurrent writers to one target each write their own copy: the last rename wins whole.
 Disk-full and read-only errors are re-raised naming the target path.
 """
@@ -30,6 +31,20 @@ _PATH_ERRORS = {
 def _named(err: OSError, target: Path) -> OSError:
     reason = _PATH_ERRORS.get(err.errno or 0, err.strerror or str(err))
     return type(err)(err.errno, f"cannot write {target}: {reason}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush the folder's entry of the renamed file (best effort: not every OS opens folders)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager
@@ -60,6 +75,7 @@ def atomic_path(target: str | os.PathLike, *, suffix: str = "") -> Iterator[Path
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+        _fsync_folder(target.parent)
     except OSError as err:
         tmp.unlink(missing_ok=True)
         raise _named(err, target) from err
