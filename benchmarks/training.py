@@ -22,10 +22,11 @@ Run: ``python benchmarks/training.py [--width 32] [--batch-size 16] [--steps 20]
 
 **Recipes** (``--recipes``): clips/s of Lightning training steps (``Trainer.fit``, the same
 module, data and logging as above) under each recipe, against today's float32 recipe:
-``fp32`` (``precision="32-true"``, today's), ``fp32+cl`` (``channels_last=True``), ``bf16``
+``fp32`` (``precision="32-true"``, today's), ``fp32+cl`` (``channels_last=True``),
+``fp32+compile`` (the backbone's forward through ``torch.compile``), ``bf16``
 (``precision="bf16-mixed"``: the backbone under bf16 autocast; the cochleagram, losses,
 TopoLoss, weights and optimiser state stay float32), ``bf16+cl`` (both: the new recipe),
-``bf16+cl+compile`` (the backbone's forward through ``torch.compile``) and ``+malloc`` variants
+``bf16+cl+compile`` and ``+malloc`` variants
 (glibc ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` raised, so that large activation
 buffers are reused instead of mapped and unmapped at every step). Each run is a fresh process
 (the allocator settings are read at start-up); runs alternate between recipes ``--repeats``
@@ -71,6 +72,7 @@ RECIPES = {  # name: (Trainer precision, channels_last, torch.compile, allocator
     "fp32": ("32-true", False, False, False),
     "fp32+cl": ("32-true", True, False, False),
     "fp32+malloc": ("32-true", False, False, True),
+    "fp32+compile": ("32-true", False, True, False),
     "bf16": ("bf16-mixed", False, False, False),
     "bf16+cl": ("bf16-mixed", True, False, False),
     "bf16+cl+compile": ("bf16-mixed", True, True, False),
