@@ -111,3 +111,34 @@ def test_unknown_dataset_is_named(tmp_path):
         build_parser().parse_args(["brain", "m", "--dataset", "nh2016", "--out", "x"])
     args = build_parser().parse_args(["brain", "m", "--out", "x"])
     assert args.dataset == "nh2015-components"
+
+
+@pytest.mark.slow
+def test_brain_command_end_to_end(tmp_path):
+    from test_brain_datasets import write_nh2015
+
+    from topoaudio_zoo import create_model
+    from topoaudio_zoo.cli import main
+
+    write_nh2015(tmp_path / "nh2015")
+    torch.manual_seed(0)
+    create_model("cochresnet18", heads={"word": 2}, width=4).save_pretrained(tmp_path / "m")
+    out = tmp_path / "out"
+    argv = ["brain", str(tmp_path / "m"), "--data-dir", str(tmp_path / "nh2015"),
+            "--no-verify", "--layers", "layer1", "avgpool", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((out / "brain.json").read_text())
+    assert list(results["models"]) == ["cochleagram", str(tmp_path / "m")]
+    model = results["models"][str(tmp_path / "m")]
+    assert model["layers"] == ["layer1", "avgpool"]
+    assert set(model["best_layer"]) == {
+        "lowfreq",
+        "highfreq",
+        "envsounds",
+        "pitch",
+        "speech",
+        "music",
+    }
+    assert "| `cochleagram` |" in (out / "brain.md").read_text()
+    assert (out / "brain_layers.png").stat().st_size > 10_000

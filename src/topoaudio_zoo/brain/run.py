@@ -35,6 +35,7 @@ def load_targets(
     neural_dir: str | os.PathLike | None = None,
     download: bool = False,
     roi_pickle: bool = False,
+    verify: bool = True,
 ) -> BrainTargets:
     """The brain responses of ``dataset`` (one of :data:`DATASETS`).
 
@@ -45,7 +46,7 @@ def load_targets(
     if dataset not in DATASETS:
         raise ValueError(f"dataset: unknown {dataset!r}; expected one of {list(DATASETS)}")
     if dataset == "nh2015-components":
-        data = load_nh2015(data_dir, download=download, progress=False)
+        data = load_nh2015(data_dir, download=download, verify=verify, progress=False)
         return BrainTargets(dataset, data.names, data.components, data.component_names)
     if neural_dir is None:
         raise ValueError(f"neural_dir: {dataset} voxels need the Tuckute et al. 2023 data folder")
@@ -61,6 +62,7 @@ def brain_predictivity(
     download: bool = False,
     roi_pickle: bool = False,
     anchor: bool = True,
+    verify: bool = True,
     n_splits: int = 10,
     seed: int = 0,
     progress: bool = True,
@@ -79,12 +81,14 @@ def brain_predictivity(
         roi_pickle: read the ROI pickle (runs code from the file; see
             :mod:`~topoaudio_zoo.brain.tuckute`).
         anchor: also score the time-averaged cochleagram (model ``"cochleagram"``).
+        verify: check the NH2015 files against their published SHA-256 (``False`` for a
+            folder of your own in the same layout).
 
     Returns:
         ``{"dataset", "protocol", "models": {name: evaluate_features(...)}}``.
     """
-    targets = load_targets(dataset, data_dir, neural_dir, download, roi_pickle)
-    sounds = load_nh2015(data_dir, download=download, progress=False)
+    targets = load_targets(dataset, data_dir, neural_dir, download, roi_pickle, verify)
+    sounds = load_nh2015(data_dir, download=download, verify=verify, progress=False)
     waveforms = sounds.waveforms(progress=progress)
     entries = [(COCHLEAGRAM, COCHLEAGRAM)] if anchor else []
     for i, model in enumerate(models):

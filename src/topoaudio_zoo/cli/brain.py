@@ -43,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--download", action="store_true", help="fetch missing data, verified")
     parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the SHA-256 check of the NH2015 files (a folder of your own in that layout)",
+    )
+    parser.add_argument(
         "--trust-roi-pickle",
         action="store_true",
         help="read df_roi_meta.pkl for ROIs (and B2021 participants): unpickling runs code "
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
             neural_dir=args.neural_dir,
             download=args.download,
             roi_pickle=args.trust_roi_pickle,
+            verify=not args.no_verify,
             seed=args.seed,
             progress=not args.no_progress,
         )
