@@ -230,6 +230,9 @@ def test_not_audio_missing_and_permission_denied_are_told_apart(tmp_path, monkey
             load_audio(path)
     with pytest.raises(AudioFileNotFoundError, match=r"gone\.wav: no such audio file"):
         load_audio(tmp_path / "gone.wav")
+    os.mkfifo(tmp_path / "pipe.wav")  # opening it to read would block
+    with pytest.raises(AudioError, match=r"pipe\.wav: not a regular file"):
+        load_audio(tmp_path / "pipe.wav")
 
     locked = tmp_path / "locked.wav"
     sf.write(locked, _noise(0.1), SR)

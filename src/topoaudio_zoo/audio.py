@@ -112,6 +112,8 @@ def _check_openable(path: Path) -> None:
     """Raise the specific :class:`AudioError` for a missing, non-regular or unreadable path."""
     if path.is_dir():
         raise AudioFileNotFoundError(f"{path}: is a folder, not an audio file")
+    if path.exists() and not path.is_file():
+        raise AudioError(f"{path}: not a regular file (a pipe, socket or device)")
     try:
         _read_header(path)
     except FileNotFoundError as err:
