@@ -409,16 +409,16 @@ def check_pretrained_extraction(ctx: Context) -> Outcome:
     frequencies = np.geomspace(100.0, 8000.0, ctx.sizes.extraction_sounds)
     sounds = torch.stack([pure_tone(float(f)) for f in frequencies])
     layers = ["layer1", "layer4", "avgpool"]
-    on_device, device_file = _extract_to_file(model, sounds, layers, ctx.workdir / "device.acts")
+    on_device, device_file = _extract_to_file(model, sounds, layers, ctx.workdir / "device.h5")
     _, reference_file = _extract_to_file(
-        reference_model, sounds, layers, ctx.workdir / "reference.acts"
+        reference_model, sounds, layers, ctx.workdir / "reference.h5"
     )
     numbers: dict[str, Any] = {"model": name, "parameter_devices": devices, "layers": {}}
     passed = devices == [ctx.device.type]
     for layer in layers:
         memory = np.asarray(on_device[layer])
-        written = np.asarray(device_file[layer])
-        expected = np.asarray(reference_file[layer])
+        written = np.array(device_file[layer])
+        expected = np.array(reference_file[layer])
         error, scale = _max_error(torch.from_numpy(written), torch.from_numpy(expected))
         memory_vs_file = float(np.abs(memory - written).max())
         numbers["layers"][layer] = {
