@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import soundfile as sf
@@ -26,6 +27,7 @@ from topoaudio_zoo.data.corpora import (
     which_set,
 )
 from topoaudio_zoo.data.corpora.categories import categorise, load_rules, mapping_text
+from topoaudio_zoo.data.corpora.figure import plot_category_cochleagrams
 from topoaudio_zoo.data.corpora.fluidsynth import NoteSpec, render_notes
 from topoaudio_zoo.data.corpora.gm import EXCLUDED_PROGRAMS, GM_FAMILY_SOURCE, family_source
 from topoaudio_zoo.data.corpora.midi import _varlen
@@ -724,3 +726,13 @@ def test_wsn_refuses_an_unfinished_background_corpus(tmp_path):
     dm = WSNDataModule(str(speech), str(unfinished), background_format="backgrounds")
     with pytest.raises(DatasetNotFoundError, match="make-corpus backgrounds"):
         dm.setup("fit")
+
+
+def test_the_category_figure_shows_every_category_of_a_corpus(backgrounds, tmp_path):
+    out, summary = backgrounds
+    png = plot_category_cochleagrams(out, tmp_path / "fig.png", per_category=1)
+    image = plt.imread(png)
+    present = sum(1 for per in summary.details["clips_per_category"].values() if per["train"])
+    assert image.shape[0] > 100 * present  # one row per category with training clips
+    with pytest.raises(FileNotFoundError, match="manifest"):
+        plot_category_cochleagrams(tmp_path, tmp_path / "none.png")
