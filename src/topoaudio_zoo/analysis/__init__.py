@@ -3,11 +3,12 @@
 from .activation_hdf5 import load_activations
 from .activation_result import POOLS, Activations, LayerLayout
 from .activations import extract_activations, on_sheet
-from .sound_sources import audio_files
+from .sound_sources import AudioFiles, audio_files
 
 __all__ = [
     "POOLS",
     "Activations",
+    "AudioFiles",
     "LayerLayout",
     "audio_files",
     "extract_activations",
