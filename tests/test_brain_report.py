@@ -142,3 +142,15 @@ def test_brain_command_end_to_end(tmp_path):
     }
     assert "| `cochleagram` |" in (out / "brain.md").read_text()
     assert (out / "brain_layers.png").stat().st_size > 10_000
+
+
+def test_untrained_models_are_seeded_random_weights():
+    from topoaudio_zoo.brain.run import load_model
+
+    first, again = load_model("untrained:cochresnet18"), load_model("untrained:cochresnet18")
+    other = load_model("untrained:cochresnet18", seed=1)
+    weights = [dict(m.named_parameters())["backbone.conv1.weight"] for m in (first, again, other)]
+    assert torch.equal(weights[0], weights[1]) and not torch.equal(weights[0], weights[2])
+    assert load_model("baseline-cochresnet18w32") == "baseline-cochresnet18w32"
+    with pytest.raises(ValueError, match="no_such_model"):
+        load_model("untrained:no_such_model")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..zoo import create_model
 from .evaluate import evaluate_features
 from .features import COCHLEAGRAM, model_features
 from .nh2015 import load_nh2015
@@ -15,7 +17,9 @@ from .ridge import RELATIVE_ALPHAS
 from .targets import BrainTargets
 from .tuckute import load_tuckute
 
-__all__ = ["DATASETS", "PROTOCOL", "brain_predictivity", "load_targets"]
+__all__ = ["DATASETS", "PROTOCOL", "UNTRAINED", "brain_predictivity", "load_model", "load_targets"]
+
+UNTRAINED = "untrained:"
 
 DATASETS = ("nh2015-components", "nh2015", "b2021")
 PROTOCOL = (
@@ -53,6 +57,16 @@ def load_targets(
     return load_tuckute(dataset, neural_dir, download=download, roi_pickle=roi_pickle)
 
 
+def load_model(spec: str | nn.Module, seed: int = 0) -> str | nn.Module:
+    """``untrained:NAME`` → NAME's architecture (registry name or architecture) with random
+    weights drawn with ``seed``; anything else is returned as is (loaded when its features are
+    extracted)."""
+    if isinstance(spec, str) and spec.startswith(UNTRAINED):
+        torch.manual_seed(seed)
+        return create_model(spec[len(UNTRAINED) :])
+    return spec
+
+
 def brain_predictivity(
     models: Sequence[str | nn.Module],
     dataset: str = "nh2015-components",
@@ -70,7 +84,8 @@ def brain_predictivity(
     """Score every layer of every model against ``dataset`` under the Tuckute et al. protocol.
 
     Args:
-        models: registry names, ``hf-hub:`` ids, folders or ``nn.Module`` s (named
+        models: registry names, ``hf-hub:`` ids, folders, ``untrained:NAME`` (NAME's
+            architecture with random weights, seeded by ``seed``) or ``nn.Module`` s (named
             ``module0``, … in the results; give ``layers`` as module paths).
         dataset: one of :data:`DATASETS`.
         layers: read-outs of every model (default: each model's read-out stages).
@@ -96,7 +111,10 @@ def brain_predictivity(
     results = {}
     for name, model in tqdm(entries, desc="models", unit="model", disable=not progress):
         features = model_features(
-            model, waveforms, None if model == COCHLEAGRAM else layers, progress=progress
+            load_model(model, seed),
+            waveforms,
+            None if model == COCHLEAGRAM else layers,
+            progress=progress,
         )
         results[name] = evaluate_features(
             features, sounds.names, targets, n_splits=n_splits, seed=seed, progress=progress

@@ -23,7 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "See topoaudio_zoo.brain."
         ),
     )
-    parser.add_argument("models", nargs="+", help="registry names, hf-hub: ids or model folders")
+    parser.add_argument(
+        "models",
+        nargs="+",
+        help="registry names, hf-hub: ids, model folders, or untrained:NAME (NAME's "
+        "architecture with random weights, seeded by --seed)",
+    )
     parser.add_argument("--dataset", choices=DATASETS, default="nh2015-components")
     parser.add_argument(
         "--layers", nargs="+", help="read-outs of every model (default: every read-out stage)"
