@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 from corpus_fixtures import write_nsynth, write_speech_commands
 
@@ -138,3 +139,39 @@ def test_wsn_augments_training_examples_reproducibly_and_leaves_other_draws_alon
     assert torch.allclose(first["speech"] + first["background"], first["waveform"], atol=1e-5)
     evaluation = _item(wsn_roots, options, split="val")
     assert torch.equal(evaluation["waveform"], _item(wsn_roots, None, split="val")["waveform"])
+
+
+def _unbalanced_background_corpus(root):
+    rows = ["clip,split,category,source,package,version,source_file,group,start_s,duration_s,"
+            "licence,note"]  # fmt: skip
+    counts = {"train": {"music": 8, "animal": 1}, "val": {"music": 1}, "test": {"music": 1}}
+    for split, per_category in counts.items():
+        for category, n in per_category.items():
+            for i in range(n):
+                clip = f"{split}/{category}/{i}.wav"
+                (root / clip).parent.mkdir(parents=True, exist_ok=True)
+                sf.write(root / clip, 0.1 * np.random.default_rng(i).standard_normal(SR), SR)
+                rows.append(f"{clip},{split},{category},t,p,0,{clip},{clip},0,1,x,")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n")
+    (root / "COMPLETE").write_text("{}")
+    return root
+
+
+def test_wsn_can_draw_backgrounds_with_balanced_classes(tmp_path):
+    speech = write_speech_commands(tmp_path / "sc")
+    background = _unbalanced_background_corpus(tmp_path / "bg")  # 8 music, 1 animal clips
+    animal = {}
+    for balance in (False, True):
+        dm = WSNDataModule(
+            str(speech),
+            str(background),
+            background_format="backgrounds",
+            background_balance=balance,
+        )
+        dm.setup("fit")
+        assert dm.tasks["background"] == ["music", "animal"]
+        train = dm.dataset("train")
+        labels = [train[(0, seed)]["targets"]["background"] for seed in range(400)]
+        animal[balance] = float(np.mean(labels))
+    assert abs(animal[False] - 1 / 9) < 0.06
+    assert abs(animal[True] - 1 / 2) < 0.08

@@ -120,7 +120,8 @@ class MixtureDataset(Dataset):
     and the SNR are drawn anew for every example and epoch; in val/test they are fixed per
     index (word centred, background window at ``background_placement``). ``augment`` (training
     only) applies its source effects to the speech before placing it and its channel effects to
-    the mixture (and to both parts alike) after mixing.
+    the mixture (and to both parts alike) after mixing. With ``balance`` (training only) the
+    background clip is drawn by first drawing a class uniformly, then a clip of it.
     """
 
     def __init__(
@@ -135,6 +136,7 @@ class MixtureDataset(Dataset):
         background_placement: str,
         return_parts: bool = False,
         augment: Augment | None = None,
+        balance: bool = False,
     ):
         self.speech = speech
         self.background = background
@@ -147,6 +149,12 @@ class MixtureDataset(Dataset):
         self.background_placement = "random" if self.train else background_placement
         self.return_parts = return_parts
         self.augment = augment if self.train else None
+        labels = background.table.targets["background"]
+        self._by_class = (
+            [np.flatnonzero(labels == c) for c in np.unique(labels)]
+            if balance and self.train
+            else None
+        )
 
     def __len__(self) -> int:
         return len(self.speech)
@@ -158,7 +166,13 @@ class MixtureDataset(Dataset):
             augment_rng = augment_generator(generator)
             speech = self.augment.source(speech, self.speech.sr, augment_rng)
         speech = place(speech, self.clip_samples, "random" if self.train else "center", generator)
-        wanted = int(torch.randint(len(self.background), (1,), generator=generator))
+        if self._by_class is None:
+            wanted = int(torch.randint(len(self.background), (1,), generator=generator))
+        else:
+            members = self._by_class[
+                int(torch.randint(len(self._by_class), (1,), generator=generator))
+            ]
+            wanted = int(members[int(torch.randint(len(members), (1,), generator=generator))])
         j, background = self.background.load(wanted)
         background = place(background, self.clip_samples, self.background_placement, generator)
         low, high = self.snr_db
@@ -223,6 +237,8 @@ class WSNDataModule(AudioDataModule):
         augment: training augmentation, the options of :class:`~.augment.Augment` (speed,
             pitch, reverberation, band-limiting, level; e.g. ``{"p_reverb": 0.5, "p_band":
             0.3}``); ``None`` for none.
+        background_balance: in training, draw each background by drawing its class uniformly
+            first (for unbalanced sources such as the background corpus, 77 % music).
         Others: see :class:`~.base.AudioDataModule`.
     """
 
@@ -237,6 +253,7 @@ class WSNDataModule(AudioDataModule):
         background_target: str = "instrument_family",
         return_parts: bool = False,
         augment: dict | None = None,
+        background_balance: bool = False,
         sr: int = 20000,
         clip_samples: int = 40000,
         rms: float = 0.1,
@@ -277,6 +294,7 @@ class WSNDataModule(AudioDataModule):
         self.background_target = background_target
         self.return_parts = bool(return_parts)
         self.augment = Augment.from_config(augment)
+        self.background_balance = bool(background_balance)
 
     def _cache_groups(self, splits: dict[str, ClipTable]) -> dict[str, list[ClipTable]]:
         speech = [splits[s] for s in ("train", "val", "test")]
@@ -368,4 +386,5 @@ class WSNDataModule(AudioDataModule):
             BACKGROUND_PLACEMENT[self.background_format],
             self.return_parts,
             self.augment,
+            self.background_balance,
         )
