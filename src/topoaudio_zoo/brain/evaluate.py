@@ -49,8 +49,11 @@ def score_layers(
     }
 
 
-def _summary(scores: Mapping[str, LayerScores], targets: BrainTargets, repeats: int, seed: int):
-    """Per-layer and best-layer scores keyed by component, or by ROI for voxels."""
+def _summary(
+    scores: Mapping[str, LayerScores], targets: BrainTargets, repeats: int, seed: int
+) -> tuple[dict, dict, float]:
+    """Per-layer and best-layer scores keyed by component, or by ROI for voxels, and the mean
+    best-layer score (over components; voxels: ROI ``all``)."""
     if not targets.voxelwise:
         per_layer = {
             layer: dict(zip(targets.target_names, map(float, s.median()), strict=True))

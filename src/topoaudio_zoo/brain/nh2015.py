@@ -41,14 +41,17 @@ __all__ = [
     "NH2015_SOUNDS",
     "default_data_dir",
     "load_nh2015",
+    "matlab_strings",
     "read_category_labels",
     "read_components",
 ]
 
 NH2015_BASE_URL = "https://raw.githubusercontent.com/snormanhaignere/natsound165-neuron2015/master/"
 # Local path → path in the published repository.
-_REMOTE_PATHS = {"components.mat": "data/components.mat"}
-_REMOTE_PATHS["category_labels.csv"] = "sounds/category_labels.csv"
+_REMOTE_PATHS = {
+    "components.mat": "data/components.mat",
+    "category_labels.csv": "sounds/category_labels.csv",
+}
 NH2015_SOUNDS: tuple[str, ...] = tuple(
     sorted(Path(p).stem for p in NH2015_SHA256 if p.startswith("wav/"))
 )
@@ -178,7 +181,7 @@ def _check_sound_files(root: Path) -> None:
         raise ValueError(f"{root / 'wav'}: sounds that are not NH2015's: {extra}")
 
 
-def _cell_strings(cell: np.ndarray, name: str, path: Path) -> list[str]:
+def matlab_strings(cell: np.ndarray, name: str, path: Path) -> list[str]:
     """A MATLAB cell of strings (``(1, n)`` or ``(n, 1)``, each a ``(1,)`` array) → strings."""
     try:
         return [str(np.asarray(item).ravel()[0]) for item in np.asarray(cell).ravel()]
@@ -196,8 +199,8 @@ def read_components(path: Path) -> tuple[np.ndarray, list[str], list[str]]:
         if key not in mat:
             raise ValueError(f"{path}: no {key!r} variable (found {sorted(mat)})")
     components = np.asarray(mat["R"], dtype=np.float64)
-    component_names = _cell_strings(mat["component_names"], "component_names", path)
-    stim_names = _cell_strings(mat["stim_names"], "stim_names", path)
+    component_names = matlab_strings(mat["component_names"], "component_names", path)
+    stim_names = matlab_strings(mat["stim_names"], "stim_names", path)
     if components.shape != (len(stim_names), len(component_names)):
         raise ValueError(
             f"{path}: R has shape {components.shape}, expected "

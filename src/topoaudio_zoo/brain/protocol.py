@@ -205,8 +205,7 @@ def best_layer(
         raise ValueError("scores: no layers")
     n_splits = next(iter(scores.values())).r2.shape[1]
     rng = np.random.default_rng(seed)
-    units = groups
-    n_units = len(units) if units is not None else next(iter(scores.values())).r2.shape[0]
+    n_units = len(groups) if groups is not None else next(iter(scores.values())).r2.shape[0]
     values = np.zeros(n_units)
     chosen: list[dict[str, int]] = [{} for _ in range(n_units)]
 
@@ -214,9 +213,9 @@ def best_layer(
         medians = np.stack([scores[layer].median(splits) for layer in layers])
         if clip:
             medians = np.minimum(medians, 1.0)
-        if units is None:
+        if groups is None:
             return medians
-        return np.stack([np.median(medians[:, g], axis=1) for g in units], axis=1)
+        return np.stack([np.median(medians[:, g], axis=1) for g in groups], axis=1)
 
     for _ in range(repeats):
         order = rng.permutation(n_splits)

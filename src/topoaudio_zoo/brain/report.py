@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..plotting import save_figure
 from .features import COCHLEAGRAM
 
 __all__ = ["markdown_report", "plot_best_layers", "plot_layers"]
@@ -160,6 +161,6 @@ def plot_best_layers(results: dict, out: str | os.PathLike) -> Path:
 def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
     plt.close(fig)
     return out

@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from ..atomic import atomic_write_text
 from ..data.download import DatasetNotFoundError, Remote, fetch_and_extract, file_digest
-from .nh2015 import _cell_strings, read_components
+from .nh2015 import matlab_strings, read_components
 from .targets import BrainTargets
 
 __all__ = ["TUCKUTE_REMOTE", "load_tuckute", "read_roi_table"]
@@ -62,9 +63,10 @@ def _download(root: Path) -> None:
     archive = root / TUCKUTE_REMOTE.filename
     record = root / f"{TUCKUTE_REMOTE.filename}.sha256"
     if not record.exists():
-        record.write_text(
+        atomic_write_text(
+            record,
             f"{file_digest(archive)}  {archive.name}  ({archive.stat().st_size} bytes; recorded "
-            "on first download, no checksum is published)\n"
+            "on first download, no checksum is published)\n",
         )
 
 
@@ -185,7 +187,7 @@ def load_tuckute(
         info = scipy.io.loadmat(info_path)
         if "stim_info" not in info or "stim_names" not in info["stim_info"].dtype.names:
             raise ValueError(f"{info_path}: no stim_info.stim_names")
-        b2021 = _cell_strings(info["stim_info"]["stim_names"][0, 0], "stim_names", info_path)
+        b2021 = matlab_strings(info["stim_info"]["stim_names"][0, 0], "stim_names", info_path)
         if b2021[: len(sounds)] != sounds:
             raise ValueError(
                 f"{info_path}: the first {len(sounds)} sounds are not NH2015's in the order of "
