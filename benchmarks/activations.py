@@ -7,14 +7,16 @@ cochleagrams), untrained (weights do not change the cost), CPU, ``--threads`` in
 (a) Throughput, sounds per second, of the same ``--sounds`` raw waveforms in batches of
 ``--batch-size``: a bare forward pass ``model(waveforms)`` of the already prepared batches
 (inference mode, eval), against :func:`extract_activations` of six read-outs (``conv1_relu1``,
-``layer1`` … ``layer4``, ``avgpool``) from the raw waveforms (preprocessing included), pooled in
-memory, pooled streamed to a file, and with ``layer4`` unpooled streamed to a file. Repeats are
-interleaved; the median is reported, of wall-clock and CPU time.
+``layer1`` … ``layer4``, ``avgpool``) from the raw waveforms (preprocessing included), one value
+per unit (``pool="unit"``) in memory, the same streamed to an HDF5 file, with ``layer4``
+unpooled (``pool="none"``) streamed to a file, and the six with frequency kept
+(``pool="time"``) in memory. Repeats are interleaved; the median is reported, of wall-clock and
+CPU time.
 
 (b) Memory: for each N of ``--n-sounds``, a fresh process streams ``layer4`` and ``avgpool``
-unpooled (94 KB per sound) of N sounds made on demand (so the input takes no memory) into a
-file; it reports the growth of its peak RSS over its peak after a 16-sound warm-up, next to
-what the same arrays would take in memory.
+unpooled (``pool="none"``, 94 KB per sound) of N sounds made on demand (so the input takes
+no memory) into an HDF5 file; it reports the growth of its peak RSS over its peak after a
+16-sound warm-up, next to what the same arrays would take in memory.
 
     python benchmarks/activations.py [--threads 1] [--sounds 32] [--batch-size 16]
         [--repeats 5] [--n-sounds 64 256 1024]
@@ -79,20 +81,22 @@ def throughput(n_sounds: int, batch_size: int, repeats: int) -> None:
             for start in range(0, n_sounds, batch_size):
                 model(prepared[start : start + batch_size])
 
-    def extract(layers: list[str], time_pool: str | None = "mean", out: str | None = None):
+    def extract(layers: list[str], pool: str = "unit", out: str | None = None):
         def run() -> None:
             target = None if out is None else folder / out
             extract_activations(
-                model, waveforms, layers, time_pool, batch_size, out=target, progress=False
-            )
+                model, waveforms, layers, pool=pool, batch_size=batch_size, out=target,
+                progress=False,
+            )  # fmt: skip
 
         return run
 
     cases = {
         "bare forward model(waveform)": bare,
-        "extract 6 pooled, in memory": extract(POOLED),
-        "extract 6 pooled, to file": extract(POOLED, out="pooled.tacts"),
-        "extract layer4 unpooled, to file": extract(["layer4"], None, "layer4.tacts"),
+        "extract 6 pool=unit, in memory": extract(POOLED),
+        "extract 6 pool=unit, to file": extract(POOLED, out="pooled.h5"),
+        "extract layer4 pool=none, to file": extract(["layer4"], "none", "layer4.h5"),
+        "extract 6 pool=time, in memory": extract(POOLED, "time"),
     }
     for function in cases.values():
         function()
@@ -103,13 +107,13 @@ def throughput(n_sounds: int, batch_size: int, repeats: int) -> None:
     bare_wall = statistics.median(t[0] for t in times["bare forward model(waveform)"])
     bare_cpu = statistics.median(t[1] for t in times["bare forward model(waveform)"])
     print(f"(a) {n_sounds} sounds, batch {batch_size}, median of {repeats}; wall-clock (CPU)")
-    print(f"{'case':<36}{'sounds/s':>18}{'× bare':>16}")
+    print(f"{'case':<38}{'sounds/s':>18}{'× bare':>16}")
     for name, values in times.items():
         wall = statistics.median(t[0] for t in values)
         cpu = statistics.median(t[1] for t in values)
         rate = f"{n_sounds / wall:.1f} ({n_sounds / cpu:.1f})"
         ratio = f"{bare_wall / wall:.2f} ({bare_cpu / cpu:.2f})"
-        print(f"{name:<36}{rate:>18}{ratio:>16}")
+        print(f"{name:<38}{rate:>18}{ratio:>16}")
 
 
 def _peak_rss_mb() -> float:
@@ -123,9 +127,9 @@ def memory_worker(n_sounds: int, batch_size: int, out: Path) -> None:
 
     def stream(n: int) -> int:
         """Stream N sounds; returns the bytes the arrays would take in memory."""
-        result = extract_activations(model, _Noise(n, clip), UNPOOLED, time_pool=None,
+        result = extract_activations(model, _Noise(n, clip), UNPOOLED, pool="none",
                                      batch_size=batch_size, out=out, progress=False)  # fmt: skip
-        return sum(result[layer].nbytes for layer in result.layers)
+        return sum(values.nbytes for values in result.values())
 
     stream(16)
     before = _peak_rss_mb()
@@ -142,12 +146,12 @@ def memory_worker(n_sounds: int, batch_size: int, out: Path) -> None:
 
 
 def memory(sizes: list[int], batch_size: int, threads: int) -> None:
-    print(f"\n(b) streaming to a file, batch {batch_size}: peak RSS growth over a warm-up")
+    print(f"\n(b) streaming to an HDF5 file, batch {batch_size}: peak RSS growth over a warm-up")
     print(f"{'N':>6}{'RSS growth MB':>16}{'peak RSS MB':>14}{'arrays MB':>12}{'s':>8}")
     folder = Path(tempfile.mkdtemp(prefix="topoaudio-bench-"))
     for n in sizes:
         command = [sys.executable, __file__, "--worker", str(n), "--batch-size", str(batch_size),
-                   "--threads", str(threads), "--out", str(folder / f"{n}.tacts")]  # fmt: skip
+                   "--threads", str(threads), "--out", str(folder / f"{n}.h5")]  # fmt: skip
         report = json.loads(subprocess.run(command, capture_output=True, text=True,
                                            check=True).stdout.splitlines()[-1])  # fmt: skip
         print(

@@ -116,6 +116,23 @@ class HearModel(nn.Module):
         ]
         return torch.cat(frames, dim=1)
 
+    def _level(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each sound's mean and the factor that brings it to the model's RMS, ``(n_sounds,)``
+        each, summed chunk by chunk in float64 (no copy of the audio is made)."""
+        n_samples = audio.shape[1]
+        sums = torch.zeros(audio.shape[0], dtype=torch.float64, device=audio.device)
+        squares = torch.zeros_like(sums)
+        for chunk in audio.split(1 << 18, dim=1):
+            chunk = chunk.double()
+            sums += chunk.sum(dim=1)
+            squares += chunk.square().sum(dim=1)
+        mean = sums / n_samples
+        rms = (squares / n_samples - mean.square()).clamp_min(0).sqrt()
+        target = self.model.config["rms"]
+        scale = torch.ones_like(rms) if target is None else target / rms.clamp_min(1e-12)
+        scale = torch.where(rms > 1e-12, scale, torch.ones_like(rms))
+        return mean.to(audio.dtype), scale.to(audio.dtype)
+
     def _window(
         self, sound: torch.Tensor, index: int, mean: torch.Tensor, scale: torch.Tensor
     ) -> torch.Tensor:
@@ -138,11 +155,7 @@ class HearModel(nn.Module):
         device = self._device()
         n_frames = math.ceil(n_samples / self.hop)
         n_windows = math.ceil(n_frames / self.step)
-        variance, mean = torch.var_mean(audio, dim=1, correction=0)  # no copy of the audio
-        target = self.model.config["rms"]
-        rms = variance.sqrt()
-        scale = torch.ones_like(rms) if target is None else target / rms.clamp_min(1e-12)
-        scale = torch.where(rms > 1e-12, scale, torch.ones_like(rms))
+        mean, scale = self._level(audio)
         embeddings = torch.empty(
             n_sounds, n_windows * self.step, self.timestamp_embedding_size, device=device
         )
