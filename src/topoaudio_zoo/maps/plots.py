@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
 
+from ..plotting import save_figure
 from .model_maps import ModelMaps
 
 __all__ = ["plot_all", "plot_category_maps", "plot_components", "plot_tuning_maps"]
@@ -47,7 +48,7 @@ def _grid(models: Sequence[ModelMaps], layers: Sequence[str], aspect: float):
 def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
     plt.close(fig)
     return out
 
