@@ -36,6 +36,11 @@ def add_map_options(parser: argparse.ArgumentParser) -> None:
         "--download", action="store_true", help="fetch the NH2015 files into --data-dir first"
     )
     parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip the NH2015 checksums (a folder of your own sounds in the NH2015 layout)",
+    )
+    parser.add_argument(
         "--contrasts",
         nargs="+",
         default=["speech", "music"],
@@ -60,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def compute_maps(args: argparse.Namespace) -> list:
     """:class:`~topoaudio_zoo.maps.ModelMaps` of the model and its baseline, from the options."""
-    from ..maps import default_layers, model_maps, nh2015_sounds, preset_groups
+    from ..maps import default_layers, model_maps, nh2015_sounds, preset_groups, topographic_layers
     from ..zoo.registry import from_pretrained
 
     for contrast in args.contrasts:
@@ -71,14 +76,14 @@ def compute_maps(args: argparse.Namespace) -> list:
     layers = list(args.layers or default_layers(first))
     if "topographic" in layers:
         at = layers.index("topographic")
-        layers[at : at + 1] = first.topographic_loss().layer_names
+        layers[at : at + 1] = topographic_layers(first)
     sounds = None
     if args.data_dir is not None or args.download:
         if args.download:
             from ..brain import load_nh2015
 
             load_nh2015(args.data_dir, download=True)
-        sounds = nh2015_sounds(first, args.data_dir)
+        sounds = nh2015_sounds(first, args.data_dir, verify=not args.no_verify)
     results = []
     for name, model in models.items():
         print(f"maps of {name} ({len(layers)} layers)")

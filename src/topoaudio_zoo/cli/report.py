@@ -57,11 +57,12 @@ def _accuracy_section(names: list[str]) -> list[str]:
 
 
 def _weight_smoothness_section(names: list[str]) -> list[str]:
+    from ..maps import topographic_layers
     from ..topography import weight_smoothness
     from ..zoo.registry import from_pretrained
 
     models = {name: from_pretrained(name) for name in names}
-    layers = models[names[0]].topographic_loss().layer_names
+    layers = topographic_layers(models[names[0]])
     lines = ["## Weight smoothness (TDANN) of every topographic layer", ""]
     lines += ["| layer | " + " | ".join(f"`{n}`" for n in names) + " |"]
     lines += ["|---|" + "---|" * len(names)]

@@ -21,7 +21,14 @@ from .families import (
     tone_family,
     tuning_map,
 )
-from .model_maps import LabelledSounds, ModelMaps, default_layers, model_maps, nh2015_sounds
+from .model_maps import (
+    LabelledSounds,
+    ModelMaps,
+    default_layers,
+    model_maps,
+    nh2015_sounds,
+    topographic_layers,
+)
 from .responses import sheet_responses
 from .selectivity import (
     NH2015_PRESETS,
@@ -65,5 +72,6 @@ __all__ = [
     "sheet_responses",
     "smoothness_permutation_test",
     "tone_family",
+    "topographic_layers",
     "tuning_map",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "default_layers",
     "model_maps",
     "nh2015_sounds",
+    "topographic_layers",
 ]
 
 
@@ -56,18 +57,27 @@ class LabelledSounds:
 
 
 def nh2015_sounds(
-    model: TopoAudioModel, data_dir: str | os.PathLike | None = None
+    model: TopoAudioModel, data_dir: str | os.PathLike | None = None, verify: bool = True
 ) -> LabelledSounds:
     """The NH2015 165 natural sounds with their 11 categories, as inputs of ``model``.
 
-    Loaded by :func:`topoaudio_zoo.brain.load_nh2015` (``data_dir``: its folder).
+    Loaded by :func:`topoaudio_zoo.brain.load_nh2015` (``data_dir``: its folder; ``verify``:
+    check the files' published checksums, ``False`` for folders of your own in that layout).
     """
     from ..brain import load_nh2015
 
-    data = load_nh2015(data_dir, progress=False)
+    data = load_nh2015(data_dir, verify=verify, progress=False)
     seconds = model.clip_samples / model.sample_rate
     waves = data.waveforms(sample_rate=model.sample_rate, duration=seconds)
     return LabelledSounds("NH2015", torch.as_tensor(np.asarray(waves)), list(data.categories))
+
+
+def topographic_layers(model: TopoAudioModel) -> list[str]:
+    """Module paths of the layers TopoLoss constrains in ``model`` (its config's, or default)."""
+    layers = model.config["topography"].get("layers", "default")
+    if layers in (None, "default"):
+        return list(model.backbone.default_topographic_layers())
+    return list(layers)
 
 
 def default_layers(model: TopoAudioModel) -> list[str]:

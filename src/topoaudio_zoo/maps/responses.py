@@ -48,6 +48,9 @@ def sheet_responses(
     Returns:
         ``{layer: (sounds, H, W) float64}``.
     """
+    probe = extract_activations(model, waveforms[:1], list(layers), pool="unit", progress=False)
+    for layer in layers:  # a layer off any 2-D sheet fails before the long pass
+        check_on_sheet(layer, probe[layer])
     acts = extract_activations(
         model, waveforms, list(layers), pool="unit", batch_size=batch_size, progress=False
     )
