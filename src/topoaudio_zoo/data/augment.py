@@ -9,8 +9,8 @@ the ``augment`` argument of the DataModules) and applied to one waveform ``(time
   a shorter or longer vocal tract) is multiplied by ``s`` and the duration divided by it
   (Kaldi's speed perturbation);
 - ``pitch``: with probability ``p_pitch`` a shift of ``k`` semitones, ``k`` uniform in
-  ``pitch_semitones``, keeping the duration (phase vocoder, ``torchaudio.functional.
-  pitch_shift``; it moves the formants with the pitch);
+  ``pitch_semitones``, keeping the duration (:func:`pitch_shift`: phase vocoder and
+  resampling; it moves the formants with the pitch);
 - ``reverb``: with probability ``p_reverb`` convolution with a simulated room impulse response
   (:func:`room_impulse_response`: RT60 uniform in ``rt60_s``, direct-to-reverberant ratio
   uniform in ``drr_db``); the output is trimmed to the input's length;
@@ -36,9 +36,9 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 import torchaudio.functional as AF
 
-from ..audio import resample
+from ..audio import crop_or_pad, resample
 
-__all__ = ["Augment", "augment_generator", "room_impulse_response", "speed_rate"]
+__all__ = ["Augment", "augment_generator", "pitch_shift", "room_impulse_response", "speed_rate"]
 
 SPEECH_BANDS = ((300.0, 3400.0), (50.0, 7000.0))
 EDGE_HZ = 100.0
@@ -50,6 +50,33 @@ def speed_rate(sr: int, factor: float) -> int:
     they play ``factor`` times faster: ``sr · factor`` rounded to a multiple of 100 Hz (so the
     two rates share a divisor of 100 and the resampling kernel stays small)."""
     return max(100, round(sr * factor / 100) * 100)
+
+
+def _fast_size(n: int) -> int:
+    """The power of two ≥ ``n`` (FFTs of awkward sizes are many times slower)."""
+    return 1 << max(0, n - 1).bit_length()
+
+
+def _convolve(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """``x * h`` by FFT, trimmed to ``x``'s length."""
+    n = x.shape[-1]
+    size = _fast_size(n + h.shape[-1] - 1)
+    return torch.fft.irfft(torch.fft.rfft(x, size) * torch.fft.rfft(h, size), size)[..., :n]
+
+
+def pitch_shift(waveform: torch.Tensor, sr: int, semitones: float) -> torch.Tensor:
+    """Shift every frequency by ``semitones`` keeping the duration: a phase-vocoder time
+    stretch (STFT 512 samples, hop 128) by the factor ``s ≈ 2^(semitones/12)``, then resampling
+    that plays it ``s`` times faster (``s`` quantised by :func:`speed_rate`)."""
+    n = waveform.shape[-1]
+    rate = speed_rate(sr, 2 ** (semitones / 12))
+    factor = rate / sr
+    window = torch.hann_window(512)
+    spec = torch.stft(waveform, 512, 128, window=window, return_complex=True)
+    advance = torch.linspace(0, math.pi * 128, spec.shape[-2])[..., None]
+    stretched = AF.phase_vocoder(spec, 1 / factor, advance)
+    longer = torch.istft(stretched, 512, 128, window=window, length=round(n * factor))
+    return crop_or_pad(resample(longer, rate, sr), n)
 
 
 def _uniform(bounds: Sequence[float], generator: torch.Generator) -> float:
@@ -78,9 +105,9 @@ def room_impulse_response(
     tail = torch.randn(n, generator=generator) * torch.exp(-6.91 * t / rt60_s)
     tail[: int(0.005 * sr)] = 0.0
     cutoff = _uniform((2000.0, 8000.0), generator)
-    spectrum = torch.fft.rfft(tail)
-    freqs = torch.fft.rfftfreq(n, 1.0 / sr)
-    tail = torch.fft.irfft(spectrum / (1 + 1j * freqs / cutoff), n)
+    size = _fast_size(n)
+    freqs = torch.fft.rfftfreq(size, 1.0 / sr)
+    tail = torch.fft.irfft(torch.fft.rfft(tail, size) / (1 + 1j * freqs / cutoff), size)[:n]
     early = torch.zeros(n)
     count = int(torch.randint(3, 9, (1,), generator=generator))
     delays = torch.randint(int(0.001 * sr), int(0.05 * sr), (count,), generator=generator)
@@ -174,14 +201,12 @@ class Augment:
         if _chance(self.p_speed, generator):
             waveform = resample(waveform, speed_rate(sr, _uniform(self.speed, generator)), sr)
         if _chance(self.p_pitch, generator) and waveform.shape[-1] >= 512:
-            steps = _uniform(self.pitch_semitones, generator)
-            waveform = AF.pitch_shift(waveform, sr, n_steps=round(steps * 4), bins_per_octave=48)
+            waveform = pitch_shift(waveform, sr, _uniform(self.pitch_semitones, generator))
         if _chance(self.p_reverb, generator):
             ir = room_impulse_response(
                 sr, _uniform(self.rt60_s, generator), _uniform(self.drr_db, generator), generator
             )
-            n = waveform.shape[-1]
-            waveform = AF.fftconvolve(waveform, ir)[..., :n]
+            waveform = _convolve(waveform, ir)
         return waveform
 
     def channel(self, waveform: torch.Tensor, sr: int, generator: torch.Generator) -> torch.Tensor:

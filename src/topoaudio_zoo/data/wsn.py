@@ -178,11 +178,13 @@ class MixtureDataset(Dataset):
         low, high = self.snr_db
         snr = low + (high - low) * float(torch.rand((), generator=generator))
         mixture, speech_part, background_part = mix(speech, background, snr, self.rms)
-        if self.augment is not None:
+        if self.augment is not None and self.return_parts:
             parts = torch.stack([mixture, speech_part, background_part])
             mixture, speech_part, background_part = self.augment.channel(
                 parts, self.speech.sr, augment_rng
             )
+        elif self.augment is not None:
+            mixture = self.augment.channel(mixture, self.speech.sr, augment_rng)
         targets = {task: int(v[i]) for task, v in self.speech.table.targets.items()}
         targets["background"] = int(self.background.table.targets["background"][j])
         example = {"waveform": mixture, "targets": targets, "key": self.speech.table.key(i)}
