@@ -154,3 +154,36 @@ def test_untrained_models_are_seeded_random_weights():
     assert load_model("baseline-cochresnet18w32") == "baseline-cochresnet18w32"
     with pytest.raises(ValueError, match="no_such_model"):
         load_model("untrained:no_such_model")
+
+
+class _WaveNet(nn.Module):
+    """2-s waveforms at 20 kHz ``(batch, 40000)`` → a conv read-out ``(batch, 2, 200, 200)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 5, stride=1, padding=2)
+
+    def forward(self, x):
+        return self.conv(x.reshape(len(x), 1, 200, 200))
+
+
+def test_voxel_pipeline_aligns_sounds_and_aggregates_per_participant(tmp_path):
+    from test_brain_datasets import write_nh2015
+    from test_brain_tuckute import write_tuckute
+
+    from topoaudio_zoo.brain.run import brain_predictivity
+
+    write_nh2015(tmp_path / "nh2015", seed=1)
+    write_tuckute(tmp_path / "tuckute", seed=2)  # another sound order than the WAV folder
+    torch.manual_seed(0)
+    results = brain_predictivity(
+        [_WaveNet()], "nh2015", ["conv"], tmp_path / "nh2015", tmp_path / "tuckute",
+        anchor=False, verify=False, progress=False,
+    )  # fmt: skip
+    model = results["models"]["module0"]
+    assert model["layers"] == ["conv"] and model["n_features"]["conv"] == 2 * 200
+    best = model["best_layer"]["all"]
+    assert len(best["participants"]) == 3  # 10 voxels with 3 repetitions, participants 0-2
+    assert 0 <= best["mean"] < 0.2  # random voxels: no signal
+    with pytest.raises(ValueError, match="neural_dir"):
+        load_targets("nh2015", tmp_path / "nh2015")
