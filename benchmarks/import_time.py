@@ -32,9 +32,9 @@ def time_import(pythonpath: str | None) -> dict:
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"import failed (PYTHONPATH={pythonpath}):\n{result.stderr}")
     return json.loads(result.stdout)
 
 
