@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm, Normalize
+from matplotlib.ticker import NullFormatter
 
 from ..plotting import save_figure
 from .model_maps import ModelMaps
@@ -30,14 +31,20 @@ def _p(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.3f}".rstrip("0").rstrip(".")
 
 
-def _grid(models: Sequence[ModelMaps], layers: Sequence[str], aspect: float):
+def _grid(models: Sequence[ModelMaps], sheets: Sequence[np.ndarray], title_lines: int):
+    """One row per model, one column per layer; panels sized by the sheets' aspect."""
+    widths = [sheet.shape[1] / sheet.shape[0] for sheet in sheets]
     fig, axes = plt.subplots(
-        len(layers),
         len(models),
-        figsize=(3.6 * len(models) + 1.3, (2.6 * aspect + 0.7) * len(layers) + 0.8),
+        len(sheets),
+        figsize=(
+            1.7 * sum(min(w, 2.2) for w in widths) + 1.6,
+            (1.9 + 0.14 * title_lines) * len(models) + 0.6,
+        ),
         squeeze=False,
-        dpi=110,
+        dpi=120,
         layout="constrained",
+        gridspec_kw={"width_ratios": [min(w, 2.2) for w in widths]},
     )
     for ax in axes.ravel():
         ax.set_xticks([])
@@ -53,10 +60,6 @@ def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
     return out
 
 
-def _aspect(sheets: Sequence[np.ndarray]) -> float:
-    return max(sheet.shape[0] / sheet.shape[1] for sheet in sheets)
-
-
 def plot_tuning_maps(
     models: Sequence[ModelMaps], family: str, out: str | os.PathLike, title: str = ""
 ) -> Path:
@@ -67,26 +70,30 @@ def plot_tuning_maps(
     """
     first = models[0].tuning[family]
     values = first[0].values
-    layers = [item.layer for item in first]
-    fig, axes = _grid(models, layers, _aspect([item.preferred for item in first]))
+    fig, axes = _grid(models, [item.preferred for item in first], 3)
     cmap = plt.get_cmap("turbo").with_extremes(bad="0.75")
     norm = LogNorm(values.min(), values.max())
     image = None
-    for col, result in enumerate(models):
-        for row, item in enumerate(result.tuning[family]):
+    for row, result in enumerate(models):
+        for col, item in enumerate(result.tuning[family]):
             ax = axes[row, col]
             image = ax.imshow(
                 np.ma.masked_invalid(item.preferred), cmap=cmap, norm=norm, interpolation="nearest"
             )
-            label = (
-                f"{item.layer}: I={item.morans_i.value:.2f} (p={_p(item.morans_i.p_value)})\n"
-                f"smoothness {item.smoothness.value:.2f} (p={_p(item.smoothness.p_value)})"
+            ax.set_title(
+                f"{item.layer}\nI={item.morans_i.value:.2f} (p={_p(item.morans_i.p_value)})\n"
+                f"smooth. {item.smoothness.value:.2f} (p={_p(item.smoothness.p_value)})",
+                fontsize=7,
             )
-            ax.set_title(f"{result.model}\n{label}" if row == 0 else label, fontsize=7)
-    bar = fig.colorbar(image, ax=axes, shrink=0.4, label=f"preferred {first[0].parameter}")
-    ticks = [v for v in sorted(set(_NICE)) if values.min() <= v <= values.max()]
+        axes[row, 0].set_ylabel(result.model, fontsize=8)
+    bar = fig.colorbar(image, ax=axes, shrink=0.8, label=f"preferred {first[0].parameter}")
+    ticks = list(values) if len(values) <= 8 else [v for v in _NICE if values[0] <= v <= values[-1]]
+    bar.ax.yaxis.set_minor_formatter(NullFormatter())
     bar.set_ticks(ticks, labels=[f"{v / 1000:g}k" if v >= 1000 else f"{v:g}" for v in ticks])
-    fig.suptitle(title or f"{family}: preferred value of every unit on its sheet", fontsize=9)
+    fig.suptitle(
+        title or f"{family}: preferred value of every unit on its sheet (rows: models)",
+        fontsize=9,
+    )
     return _save(fig, out)
 
 
@@ -95,33 +102,35 @@ def plot_category_maps(
 ) -> Path:
     """d′ maps of ``contrast`` for every layer (rows) of every model (columns).
 
-    One diverging colour scale, symmetric around 0, shared by all panels; titles give Moran's I
+    One diverging colour scale, symmetric around 0 (to the 98th percentile of |d′|), shared by
+    all panels; titles give Moran's I
     with its sheet-permutation p and its label-permutation p (random sound sets of the same
     sizes), and the 5–95 % range of the label null.
     """
     maps = {m.model: [c for c in m.categories if c.contrast == contrast] for m in models}
-    layers = [item.layer for item in maps[models[0].model]]
-    fig, axes = _grid(models, layers, _aspect([item.dprime for item in maps[models[0].model]]))
-    extent = max(float(np.nanmax(np.abs(c.dprime))) for items in maps.values() for c in items)
+    fig, axes = _grid(models, [item.dprime for item in maps[models[0].model]], 4)
+    every = np.concatenate([c.dprime.ravel() for items in maps.values() for c in items])
+    extent = float(np.nanpercentile(np.abs(every), 98))  # a few extreme units saturate
     norm = Normalize(-extent, extent)
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.75")
     image = None
-    for col, result in enumerate(models):
-        for row, item in enumerate(maps[result.model]):
+    for row, result in enumerate(models):
+        for col, item in enumerate(maps[result.model]):
             ax = axes[row, col]
             image = ax.imshow(
                 np.ma.masked_invalid(item.dprime), cmap=cmap, norm=norm, interpolation="nearest"
             )
             labels = item.morans_i_labels
-            label = (
-                f"{item.layer}: I={item.morans_i.value:.2f} p_sheet={_p(item.morans_i.p_value)}\n"
-                f"p_labels={_p(labels.p_value)} (random sets {labels.null_low:.2f}–"
-                f"{labels.null_high:.2f})"
+            ax.set_title(
+                f"{item.layer}\nI={item.morans_i.value:.2f} p_sheet={_p(item.morans_i.p_value)}\n"
+                f"p_labels={_p(labels.p_value)}\nrandom sets {labels.null_low:.2f}–"
+                f"{labels.null_high:.2f}",
+                fontsize=7,
             )
-            ax.set_title(f"{result.model}\n{label}" if row == 0 else label, fontsize=7)
+        axes[row, 0].set_ylabel(result.model, fontsize=8)
     group = " + ".join(maps[models[0].model][0].group)
-    fig.colorbar(image, ax=axes, shrink=0.4, label=f"d′ ({group} vs the rest)")
-    fig.suptitle(title or f"{contrast} selectivity (d′) on every sheet", fontsize=9)
+    fig.colorbar(image, ax=axes, shrink=0.8, label=f"d′ ({group} vs the rest)")
+    fig.suptitle(title or f"{contrast} selectivity (d′) on every sheet (rows: models)", fontsize=9)
     return _save(fig, out)
 
 
