@@ -187,3 +187,17 @@ def test_voxel_pipeline_aligns_sounds_and_aggregates_per_participant(tmp_path):
     assert 0 <= best["mean"] < 0.2  # random voxels: no signal
     with pytest.raises(ValueError, match="neural_dir"):
         load_targets("nh2015", tmp_path / "nh2015")
+
+
+def test_paired_comparison_with_a_reference_model(tmp_path):
+    from topoaudio_zoo.brain.report import sign_flip_p
+
+    assert sign_flip_p(np.ones(6)) == pytest.approx(2 / 64)  # all 64 sign patterns
+    assert sign_flip_p(np.array([1.0, -1.0])) == 1.0
+    assert sign_flip_p(np.ones(20)) < 1e-4  # sampled patterns
+    results = _results(tmp_path)
+    table = markdown_report(results, reference="cochleagram")
+    assert "## Paired comparison with `cochleagram`" in table
+    assert "| `net` | +" in table and "| 3 | 0.250 |" in table  # 3 components, all better
+    with pytest.raises(ValueError, match="'nope'"):
+        markdown_report(results, reference="nope")

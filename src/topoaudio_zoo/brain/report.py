@@ -6,6 +6,7 @@ cochleagram anchor, when present, is the model named ``"cochleagram"``.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import numpy as np
 from ..plotting import save_figure
 from .features import COCHLEAGRAM
 
-__all__ = ["markdown_report", "plot_best_layers", "plot_layers"]
+__all__ = ["markdown_report", "paired_units", "plot_best_layers", "plot_layers", "sign_flip_p"]
 
 
 def _mean(entry: float | dict) -> float:
@@ -36,8 +37,55 @@ def _keys(results: dict) -> list[str]:
     return list(first["best_layer"])
 
 
-def markdown_report(results: dict) -> str:
-    """Best-layer R² per model (rows) and component/ROI (columns), then per-layer tables."""
+def sign_flip_p(differences: np.ndarray, draws: int = 100_000, seed: int = 0) -> float:
+    """Two-sided sign-flip test that paired differences have mean 0.
+
+    Exact (every sign pattern) for up to 16 pairs, else ``draws`` random patterns (seeded).
+    """
+    d = np.asarray(differences, dtype=np.float64)
+    if len(d) <= 16:
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    else:
+        signs = np.random.default_rng(seed).choice((1.0, -1.0), size=(draws, len(d)))
+    null = np.abs((signs * d).mean(axis=1))
+    return float((null >= abs(d.mean()) - 1e-12).mean())
+
+
+def paired_units(result: dict) -> dict[str, float]:
+    """The units a comparison pairs: components, or participants (ROI ``all``) for voxels."""
+    best = result["best_layer"]
+    if "all" in best and "participants" in best["all"]:
+        return best["all"]["participants"]
+    return {key: entry["r2"] for key, entry in best.items()}
+
+
+def _comparison(results: dict, reference: str) -> list[str]:
+    ref = paired_units(results["models"][reference])
+    lines = [
+        "",
+        f"## Paired comparison with `{reference}`",
+        "",
+        "| model | mean difference of best-layer R² | pairs | sign-flip p (two-sided) |",
+        "|---|---|---|---|",
+    ]
+    for name, result in results["models"].items():
+        if name == reference:
+            continue
+        units = paired_units(result)
+        d = np.array([units[k] - ref[k] for k in ref])
+        lines.append(f"| `{name}` | {d.mean():+.3f} | {len(d)} | {sign_flip_p(d):.3f} |")
+    unit = "participants" if "all" in results["models"][reference]["best_layer"] else "components"
+    lines.append("")
+    lines.append(f"Pairs: {unit}; p from every sign pattern of the paired differences.")
+    return lines
+
+
+def markdown_report(results: dict, reference: str | None = None) -> str:
+    """Best-layer R² per model (rows) and component/ROI (columns), then per-layer tables.
+
+    With ``reference`` (a model of ``results``), also each model's paired difference from it
+    over components (voxels: participants) with a sign-flip test.
+    """
     keys = _keys(results)
     voxels = results["dataset"] != "nh2015-components"
     lines = [
@@ -71,9 +119,12 @@ def markdown_report(results: dict) -> str:
             else ", per component; mean: over the components."
         ),
         "Null: the same protocol with the sounds of the measured responses shuffled.",
-        "",
-        "## Per layer (median over the 10 splits)",
     ]
+    if reference is not None:
+        if reference not in results["models"]:
+            raise ValueError(f"reference: {reference!r} is not among {list(results['models'])}")
+        lines += _comparison(results, reference)
+    lines += ["", "## Per layer (median over the 10 splits)"]
     for name, result in results["models"].items():
         lines += [
             "",

@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="read df_roi_meta.pkl for ROIs (and B2021 participants): unpickling runs code "
         "from the file, so only for a file you trust (needs pandas)",
     )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        help="one of the MODELs (or cochleagram): report every other model's paired difference "
+        "from it with a sign-flip test",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits")
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
@@ -72,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     from ..brain.report import markdown_report, plot_best_layers, plot_layers
     from ..brain.run import brain_predictivity
 
+    if args.reference is not None and args.reference not in [*args.models, "cochleagram"]:
+        raise ValueError(f"--reference: {args.reference!r} is not one of the models")
     if args.threads < 1:
         raise ValueError(f"--threads: expected a positive integer, got {args.threads}")
     torch.set_num_threads(args.threads)
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "brain.json").write_text(json.dumps(results, indent=2) + "\n")
-    report = markdown_report(results)
+    report = markdown_report(results, args.reference)
     (args.out / "brain.md").write_text(report)
     plot_layers(results, args.out / "brain_layers.png")
     plot_best_layers(results, args.out / "brain_best_layer.png")
