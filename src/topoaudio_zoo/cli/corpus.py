@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--engines",
         nargs="+",
         default=None,
-        help="of espeak-ng, flite, festival (default: all three)",
+        help="of espeak-ng, flite, festival (default: espeak-ng, the shipped models' corpus)",
     )
     speech.add_argument(
         "--heldout-voices",

@@ -111,6 +111,7 @@ SPEEDS = (0.88, 0.94, 1.0, 1.06, 1.12)  # speed factor applied after synthesis
 TAKE_STRETCH_JITTER = 0.05  # relative, for takes after the first
 TAKE_SPEED_JITTER = 0.02
 ALL_ENGINES = ("espeak-ng", *ENGINES)
+DEFAULT_ENGINES = ("espeak-ng",)  # the corpus the shipped models were trained on
 ENGINE_VOICES = {"flite": tuple(FLITE_VOICES), "festival": tuple(FESTIVAL_VOICES)}
 HELDOUT_VOICES = ("flite:rms", "festival:ked_diphone")
 
@@ -379,7 +380,8 @@ def render_speech_commands(
             voice).
         seed: non-negative random seed; the same seed gives byte-identical files and lists.
         jobs: worker processes (default: the usable CPU cores).
-        engines: of ``"espeak-ng"``, ``"flite"``, ``"festival"`` (default all three).
+        engines: of ``"espeak-ng"``, ``"flite"``, ``"festival"`` (default ``["espeak-ng"]``,
+            the corpus of the shipped models; all three for the richer one).
         heldout_voices: ``"<engine>:<voice>"`` whose clips all go to testing (default Flite
             ``rms`` and Festival ``ked_diphone``; ``[]`` for none).
         variants: (stretch, speed) variants per Flite/Festival voice, 1–25 (default 25; 1 with
@@ -399,7 +401,7 @@ def render_speech_commands(
     takes = preset["takes"] if takes is None else takes
     variants = preset["variants"] if variants is None else variants
     words = _check_words(list(preset["words"] if words is None else words))
-    engines = list(ALL_ENGINES if engines is None else engines)
+    engines = list(DEFAULT_ENGINES if engines is None else engines)
     heldout = list(HELDOUT_VOICES if heldout_voices is None else heldout_voices)
     _check_engines(engines, heldout)
     heldout = [v for v in heldout if v.split(":")[0] in engines]
@@ -478,8 +480,10 @@ def render_speech_commands(
             variants=", ".join(espeak_variants) or "none",
             rates=", ".join(map(str, RATES)),
             pitches=", ".join(map(str, PITCHES)),
-            flite=", ".join(f"{v} ({d})" for v, d in FLITE_VOICES.items()),
-            festival=", ".join(FESTIVAL_VOICES),
+            flite=", ".join(f"{v} ({d})" for v, d in FLITE_VOICES.items())
+            if "flite" in engines
+            else "not used",
+            festival=", ".join(FESTIVAL_VOICES) if "festival" in engines else "not used",
             stretches=", ".join(map(str, STRETCHES)),
             speeds=", ".join(map(str, SPEEDS)),
             heldout=", ".join(heldout) or "none",
