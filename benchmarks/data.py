@@ -10,7 +10,7 @@ batches of 32 clips of 2 s at 20 kHz) is timed over ``--batches`` batches after 
 batch (worker start-up excluded), without and with ``cache_dir`` (cache build time printed
 separately).
 
-    python benchmarks/data.py [--workers 2] [--batch-size 32] [--batches 40]
+    python benchmarks/data.py [--workers 2] [--batch-size 32] [--batches 40] [--only WSN]
 """
 
 from __future__ import annotations
@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--only", default="", help="time only the DataModules whose name has this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -182,6 +183,8 @@ def main() -> None:
         header = ("DataModule", "files clips/s", "cache clips/s", "cache build")
         print(f"{header[0]:24s} {header[1]:>14s} {header[2]:>14s} {header[3]:>12s}")
         for name, make in makers.items():
+            if args.only not in name:
+                continue
             plain = clips_per_second(make(**common), args.batches)
             dm = make(cache_dir=str(tmp / "cache" / name.split()[0]), **common)
             start = time.perf_counter()

@@ -29,14 +29,16 @@ leaves every other random choice (crop, background, SNR) as it was.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 
 import torch
+import torchaudio
 import torchaudio.functional as AF
 
-from ..audio import crop_or_pad, resample
+from ..audio import crop_or_pad
 
 __all__ = ["Augment", "augment_generator", "pitch_shift", "room_impulse_response", "speed_rate"]
 
@@ -50,6 +52,13 @@ def speed_rate(sr: int, factor: float) -> int:
     they play ``factor`` times faster: ``sr · factor`` rounded to a multiple of 100 Hz (so the
     two rates share a divisor of 100 and the resampling kernel stays small)."""
     return max(100, round(sr * factor / 100) * 100)
+
+
+@functools.lru_cache(maxsize=128)
+def _resampler(orig_sr: int, new_sr: int) -> torchaudio.transforms.Resample:
+    """A resampler with its kernel computed once per pair of rates (the rates are quantised to
+    100 Hz, so a few dozen pairs occur)."""
+    return torchaudio.transforms.Resample(orig_sr, new_sr)
 
 
 def _fast_size(n: int) -> int:
@@ -76,7 +85,7 @@ def pitch_shift(waveform: torch.Tensor, sr: int, semitones: float) -> torch.Tens
     advance = torch.linspace(0, math.pi * 128, spec.shape[-2])[..., None]
     stretched = AF.phase_vocoder(spec, 1 / factor, advance)
     longer = torch.istft(stretched, 512, 128, window=window, length=round(n * factor))
-    return crop_or_pad(resample(longer, rate, sr), n)
+    return crop_or_pad(_resampler(rate, sr)(longer), n)
 
 
 def _uniform(bounds: Sequence[float], generator: torch.Generator) -> float:
@@ -120,7 +129,8 @@ def room_impulse_response(
     return reverberant
 
 
-def _band_mask(n: int, sr: int, band: Sequence[float]) -> torch.Tensor:
+@functools.lru_cache(maxsize=64)
+def _band_mask(n: int, sr: int, band: tuple[float, float]) -> torch.Tensor:
     low, high = band
     freqs = torch.fft.rfftfreq(n, 1.0 / sr)
 
@@ -199,7 +209,7 @@ class Augment:
         """Speed, pitch and reverberation of one source ``(time,)`` (before placing and mixing;
         the length changes with the speed)."""
         if _chance(self.p_speed, generator):
-            waveform = resample(waveform, speed_rate(sr, _uniform(self.speed, generator)), sr)
+            waveform = _resampler(speed_rate(sr, _uniform(self.speed, generator)), sr)(waveform)
         if _chance(self.p_pitch, generator) and waveform.shape[-1] >= 512:
             waveform = pitch_shift(waveform, sr, _uniform(self.pitch_semitones, generator))
         if _chance(self.p_reverb, generator):
