@@ -4,9 +4,9 @@ Model: ``cochresnet18`` width 8, untrained (the weights do not change the cost),
 20 kHz, CPU, ``--threads`` intra-op threads. For each length of ``--minutes``, a fresh process
 embeds one sound of white noise at 16 kHz with
 :func:`topoaudio_zoo.hear.get_timestamp_embeddings` and reports the growth of its peak RSS over
-its peak after a warm-up (one full batch of windows) and the audio's allocation, next to the
-sizes of the input and of the embeddings: bounded memory means the growth stays near the
-output's size whatever the length.
+its peak after the audio's allocation and a warm-up on its first full batch of windows, next
+to the sizes of the input and of the embeddings: bounded memory means the growth stays near
+the output's size whatever the length.
 
     python benchmarks/hear.py [--threads 1] [--minutes 1 20]
 """
@@ -33,9 +33,9 @@ def worker(minutes: float) -> None:
     """One measurement, in its own process."""
     torch.manual_seed(0)
     model = hear.HearModel(create_model("cochresnet18", width=8, heads={}).eval())
-    warm_up = model.window_batch * model.step * model.hop  # one full batch of windows
-    hear.get_timestamp_embeddings(torch.randn(1, warm_up) * 0.1, model)
     audio = torch.randn(1, round(minutes * 60 * model.sample_rate)).mul_(0.1)
+    warm_up = model.window_batch * model.step * model.hop  # one full batch of windows
+    hear.get_timestamp_embeddings(audio[:, :warm_up], model)
     before = _peak_rss_mb()
     wall = time.perf_counter()
     embeddings, _ = hear.get_timestamp_embeddings(audio, model)
