@@ -42,9 +42,9 @@ def maps_markdown(results: Sequence[ModelMaps], figures: dict[str, str] | None =
         "",
     ]
 
-    def header(columns: list[str]) -> list[str]:
+    def header(columns: list[str], first: str = "layer") -> list[str]:
         return [
-            "| layer | " + " | ".join(columns) + " |",
+            f"| {first} | " + " | ".join(columns) + " |",
             "|---|" + "---|" * len(columns),
         ]
 
@@ -86,7 +86,7 @@ def maps_markdown(results: Sequence[ModelMaps], figures: dict[str, str] | None =
             comps = result.components
             lines += [f"`{result.model}`: mean profile per category (columns: components)", ""]
             count = comps.profiles.shape[0]
-            lines += header([f"c{i + 1}" for i in range(count)])
+            lines += header([f"c{i + 1}" for i in range(count)], "category")
             for index, category in enumerate(comps.categories):
                 cells = [f"{value:.2f}" for value in comps.by_category[:, index]]
                 lines.append(f"| {category} | " + " | ".join(cells) + " |")
