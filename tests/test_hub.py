@@ -217,15 +217,24 @@ def test_corrupted_safetensors_files_are_reported(hub, tmp_path):
     saved_model(tmp_path / "model")
     files = files_of(tmp_path / "model")
     weights = files["model.safetensors"]
+    config = json.loads(files["config.json"])
+    assert len(config.pop("weights_sha256")) == 64  # save_pretrained records the checksum
+    unrecorded = {**files, "config.json": json.dumps(config).encode()}
     hub.create_repo("org/broken")
     hub.commit("org/broken", {**files, "model.safetensors": weights[: len(weights) // 2]})
-    hub.commit("org/broken", {**files, "model.safetensors": b"\x00garbage" * 64}, branch="junk")
-    for source in ("hf-hub:org/broken", "hf-hub:org/broken@junk"):
+    hub.commit("org/broken", {**unrecorded, "model.safetensors": weights[:100]}, branch="cut")
+    hub.commit("org/broken", {**unrecorded, "model.safetensors": b"\x00junk" * 64}, branch="junk")
+    expected = {
+        "hf-hub:org/broken": "checksum mismatch",
+        "hf-hub:org/broken@cut": "not a readable safetensors file",
+        "hf-hub:org/broken@junk": "not a readable safetensors file",
+    }
+    for source, problem in expected.items():
         with pytest.raises(WeightsError) as error:
             from_pretrained(source)
         message = str(error.value)
         assert message.startswith(f"{source} (") and "model.safetensors" in message
-        assert "not a readable safetensors file" in message and "force_download" in message
+        assert problem in message and "force_download" in message
 
 
 def test_config_and_weights_that_do_not_belong_together(hub, tmp_path):
@@ -281,7 +290,7 @@ def test_pickled_weights_are_never_loaded(hub, tmp_path, monkeypatch):
     monkeypatch.setattr(pickle, "loads", refuse)
     with pytest.raises(ModelNotAvailableError, match=r"has no model\.safetensors.*never unpickles"):
         from_pretrained("hf-hub:org/pickled")
-    with pytest.raises(WeightsError, match="not a readable safetensors file"):
+    with pytest.raises(WeightsError, match="checksum mismatch"):
         from_pretrained("hf-hub:org/pickled@disguised")
     with pytest.raises(ModelNotAvailableError, match="not a topoaudio-zoo model repository"):
         from_pretrained("hf-hub:org/only-pickle")

@@ -420,7 +420,5 @@ def test_saved_weights_carry_a_checksum_verified_on_load(tmp_path):
     data = bytearray(weights.read_bytes())
     data[-3] ^= 0x40  # one bit of one tensor's bytes
     weights.write_bytes(bytes(data))
-    with pytest.raises(
-        WeightsError, match=r"does not match the checksum its config\.json recorded"
-    ):
+    with pytest.raises(WeightsError, match=r"checksum mismatch .*save the model again"):
         from_pretrained(tmp_path / "model")

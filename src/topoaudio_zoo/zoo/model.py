@@ -22,7 +22,7 @@ from .card import model_card_text
 from .config import normalize_config
 from .hub import CONFIG_FILE, WEIGHTS_FILE
 from .preflight import check_weight_file, meta_model
-from .weights import WeightsError, file_sha256, load_weights_strict
+from .weights import WeightsError, file_sha256, load_weights_strict, verify_sha256
 
 __all__ = ["AudioInput", "TopoAudioModel"]
 
@@ -328,16 +328,9 @@ class TopoAudioModel(
             raise
         except ValueError as err:
             raise ValueError(f"{label}: {folder / CONFIG_FILE}: {err}") from err
-        recorded = normalized["weights_sha256"]
-        if sha256 is None and recorded is not None and (folder / WEIGHTS_FILE).is_file():
-            actual = file_sha256(folder / WEIGHTS_FILE)
-            if actual != recorded:
-                raise WeightsError(
-                    f"{label}: {folder / WEIGHTS_FILE} does not match the checksum its "
-                    f"{CONFIG_FILE} recorded when it was saved (sha256 {actual}, recorded "
-                    f"{recorded}): the weights were corrupted or changed since; save the model "
-                    "again or restore the file"
-                )
+        expected = sha256 or normalized["weights_sha256"]
+        if expected is not None and (folder / WEIGHTS_FILE).is_file():
+            verify_sha256(folder / WEIGHTS_FILE, expected, source=label)
         model = cls(config)
-        load_weights_strict(model, folder / WEIGHTS_FILE, source=label, sha256=sha256)
+        load_weights_strict(model, folder / WEIGHTS_FILE, source=label)
         return model.to(map_location).eval()

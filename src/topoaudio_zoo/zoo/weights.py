@@ -49,8 +49,9 @@ def verify_sha256(path: str | os.PathLike, expected: str, source: str = "") -> N
         where = f"{source} ({path})" if source else str(path)
         raise WeightsError(
             f"{where}: checksum mismatch (sha256 {actual}, expected {expected}). The file is "
-            "corrupted or was modified: restore it (reinstall the package, git checkout the "
-            "file, or download it again with force_download=True)."
+            "corrupted or was modified since its checksum was recorded: restore it (reinstall "
+            "the package, download it again with force_download=True, or save the model again "
+            "with save_pretrained, which records a new checksum)."
         )
 
 
