@@ -191,20 +191,21 @@ def run_plain(loader: DataLoader, width: int, warmup: int, steps: int) -> tuple[
     raise ValueError("the loader ran out of batches")
 
 
-def _cochleagram_seconds(batch: torch.Tensor, repeats: int = 3) -> float:
-    """Median seconds of the model's cochleagram (``fast``) on ``batch``, without gradients."""
+def _cochleagram_seconds(batch: torch.Tensor, repeats: int = 3) -> tuple[float, float]:
+    """Median ``(wall, cpu)`` seconds of the model's cochleagram (``fast``) on ``batch``,
+    without gradients, after one untimed call."""
     front = TopoAudioModel(TopoAudioModule(**_module_kwargs(8)).model_config()).cochleagram
     times = []
     with torch.no_grad():
         for _ in range(repeats + 1):
-            start = time.perf_counter()
+            start = _clocks()
             front(batch)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times[1:])
+            times.append(_elapsed(start))
+    return statistics.median(t[0] for t in times[1:]), statistics.median(t[1] for t in times[1:])
 
 
 def run_recipe(args: argparse.Namespace) -> None:
-    """One recipe's run in this process: prints ``{"wall", "cpu", "cochleagram"}`` as JSON."""
+    """One recipe's run in this process: prints its step and cochleagram seconds as JSON."""
     precision, channels_last, compile_backbone, _ = RECIPES[args.run_recipe]
     loader = DataLoader(
         _Clips(args.batch_size * (args.warmup + args.steps)), batch_size=args.batch_size
@@ -212,8 +213,17 @@ def run_recipe(args: argparse.Namespace) -> None:
     wall, cpu = run_lightning(
         loader, args.width, args.warmup, args.steps, precision, channels_last, compile_backbone
     )
-    cochleagram = _cochleagram_seconds(next(iter(loader))["waveform"])
-    print(json.dumps({"wall": wall, "cpu": cpu, "cochleagram": cochleagram}))
+    cochleagram_wall, cochleagram_cpu = _cochleagram_seconds(next(iter(loader))["waveform"])
+    print(
+        json.dumps(
+            {
+                "wall": wall,
+                "cpu": cpu,
+                "cochleagram_wall": cochleagram_wall,
+                "cochleagram_cpu": cochleagram_cpu,
+            }
+        )
+    )
 
 
 def compare_recipes(args: argparse.Namespace) -> None:
@@ -254,16 +264,18 @@ def compare_recipes(args: argparse.Namespace) -> None:
     base = median.get("fp32")
     print(
         f"{'recipe':16s} {'clips/s (wall)':>15s} {'clips/s (CPU)':>14s} {'× fp32 (wall)':>14s} "
-        f"{'× fp32 (CPU)':>13s} {'cochleagram':>12s}   wall times of the runs (s)"
+        f"{'× fp32 (CPU)':>13s} {'cochleagram share (wall / CPU)':>31s}   wall times of runs (s)"
     )
     for name, m in median.items():
         speedup_wall = f"{base['wall'] / m['wall']:.2f}×" if base else "—"
         speedup_cpu = f"{base['cpu'] / m['cpu']:.2f}×" if base else "—"
-        share = m["cochleagram"] / (m["wall"] / args.steps)
+        share_wall = m["cochleagram_wall"] / (m["wall"] / args.steps)
+        share_cpu = m["cochleagram_cpu"] / (m["cpu"] / args.steps)
+        shares = f"{100 * share_wall:.1f} % / {100 * share_cpu:.1f} %"
         walls = " ".join(f"{run['wall']:.1f}" for run in runs[name])
         print(
-            f"{name:16s} {clips / m['wall']:15.1f} {clips / m['cpu']:14.1f} {speedup_wall:>14s} "
-            f"{speedup_cpu:>13s} {100 * share:11.1f}%   {walls}"
+            f"{name:16s} {clips / m['wall']:15.2f} {clips / m['cpu']:14.2f} {speedup_wall:>14s} "
+            f"{speedup_cpu:>13s} {shares:>31s}   {walls}"
         )
     print(f"load average {os.getloadavg()[0]:.2f} at end")
 
