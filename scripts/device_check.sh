@@ -55,7 +55,10 @@ for package in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "device_check.sh: installing ${missing[*]} into $target"
-  "$python" -m pip install --quiet --no-index --no-deps --target "$target" "${missing[@]}"
+  if ! "$python" -m pip install --quiet --no-index --no-deps --target "$target" "${missing[@]}"; then
+    echo "device_check.sh: pip failed; unpacking the wheels instead (they need no build step)"
+    for wheel in "${missing[@]}"; do "$python" -m zipfile -e "$wheel" "$target"; done
+  fi
 fi
 export PYTHONPATH="$PWD/src:$target${PYTHONPATH:+:$PYTHONPATH}"
 "$python" scripts/device_check.py "$@"
