@@ -248,7 +248,10 @@ def _smoothness_batch(
 ) -> np.ndarray:
     """Smoothness of the sheet with its units placed by each of ``orders`` ``(batch, units)``."""
     sums = bins.similarity_sums(similarity, torch.from_numpy(orders))
-    counts = bins.pair_counts(alive[orders].reshape(len(orders), *bins.sheet))
+    if alive.all():  # every unit responds: the pairs per bin do not depend on the order
+        counts = bins.pair_counts(alive.reshape(1, *bins.sheet))
+    else:
+        counts = bins.pair_counts(alive[orders].reshape(len(orders), *bins.sheet))
     with np.errstate(invalid="ignore", divide="ignore"):
         curves = np.where(counts > 0, 1.0 - sums / counts, np.nan)
     return _smoothness_of_curves(curves)
