@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
-import inspect
 import json
 import os
 import platform
@@ -143,9 +142,13 @@ def _within(error: float, scale: float, tol: float) -> bool:
     return error <= tol * max(1.0, scale)
 
 
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 def _clips(n: int, samples: int, seed: int = 0) -> torch.Tensor:
     """``(n, samples)`` noise clips at RMS 0.1."""
-    return 0.1 * torch.randn(n, samples, generator=torch.Generator().manual_seed(seed))
+    return 0.1 * torch.randn(n, samples, generator=_seeded(seed))
 
 
 # ------------------------------------------------------------------------------- the checks
@@ -180,10 +183,6 @@ def check_cochleagram(ctx: Context, mode: str) -> Outcome:
         and results["device"][3] == ctx.device.type
     )
     return Outcome(passed, numbers)
-
-
-def _seeded(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def check_topographic_loss(ctx: Context) -> Outcome:
@@ -275,7 +274,7 @@ def _module_kwargs(architecture: str, kwargs: dict[str, Any], samples: int) -> d
     }
 
 
-def _model(architecture: str, kwargs: dict[str, Any], samples: int):
+def _model(architecture: str, kwargs: dict[str, Any], samples: int) -> torch.nn.Module:
     """The same model as a plain ``TopoAudioModel`` (no Lightning import: fast to spawn)."""
     from topoaudio_zoo.zoo.model import TopoAudioModel
 
@@ -385,14 +384,14 @@ def _pretrained_name() -> str:
     return names[0]
 
 
-def _extract_to_file(model, sounds: torch.Tensor, layers: list[str], path: Path):
+def _extract_to_file(
+    model: torch.nn.Module, sounds: torch.Tensor, layers: list[str], path: Path
+) -> tuple[Any, Any]:
+    """Activations of ``layers`` for ``sounds`` in memory, and as read back from ``path``."""
     from topoaudio_zoo import extract_activations, load_activations
 
-    options: dict[str, Any] = {"out": path}
-    if "progress" in inspect.signature(extract_activations).parameters:
-        options["progress"] = False
-    in_memory = extract_activations(model, sounds, layers, **{**options, "out": None})
-    extract_activations(model, sounds, layers, **options)
+    in_memory = extract_activations(model, sounds, layers, progress=False)
+    extract_activations(model, sounds, layers, out=path, progress=False)
     return in_memory, load_activations(path)
 
 
@@ -499,7 +498,10 @@ def check_ddp(ctx: Context) -> Outcome:
     return Outcome(not differing, numbers)
 
 
-def _median_seconds(step: Callable[[], None], device: torch.device, warmup: int, steps: int):
+def _median_seconds(
+    step: Callable[[], None], device: torch.device, warmup: int, steps: int
+) -> float:
+    """Median seconds of ``step`` over ``steps`` calls after ``warmup`` untimed ones."""
     for _ in range(warmup):
         step()
     times = []
