@@ -10,7 +10,8 @@ of this process and wall-clock time.
 carriers + control), speech and music d′ maps with both nulls and 6 NMF components over 165
 labelled sounds, 1 000 permutations each — on ``cochresnet18`` at width 64 (the ResNet-18 size;
 untrained: weights do not change the cost) at every read-out stage (``conv1_relu1`` …
-``avgpool``), ``--threads`` (2) threads, wall-clock time. The 165 sounds are noise clips with
+``avgpool``), ``--threads`` (2) threads, wall-clock and CPU time (CPU summed over threads:
+on a shared machine the wall time grows with the load, the CPU time much less). The 165 sounds are noise clips with
 the NH2015 category counts, or the real NH2015 sounds with ``--data-dir`` (loading excluded).
 
     python benchmarks/maps.py [--permutations 1000] [--repeats 3] [--threads 2] [--data-dir DIR]
@@ -88,14 +89,14 @@ def bench_model(threads: int, data_dir: str | None) -> None:
         noise = torch.randn(len(labels), model.clip_samples) * 0.1
         sounds = LabelledSounds("noise with NH2015 labels", noise, labels)
     layers = [name for name in model.backbone.readout_layers if not name.startswith("final")]
-    wall = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     result = model_maps(model, layers, sounds, ("speech", "music"), progress=False)
-    wall = time.perf_counter() - wall
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     shapes = {item.layer: item.preferred.shape for item in result.tuning["tonotopy"]}
     print(
         f"(b) model_maps, cochresnet18 width 64, {len(layers)} read-out stages "
         f"({', '.join(f'{k} {h}x{w}' for k, (h, w) in shapes.items())}), {sounds.name}, "
-        f"{threads} threads: {wall:.1f} s wall"
+        f"{threads} threads: {wall:.1f} s wall, {cpu:.1f} s CPU (all threads)"
     )
 
 
