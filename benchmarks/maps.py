@@ -11,8 +11,9 @@ carriers + control), speech and music d′ maps with both nulls and 6 NMF compon
 labelled sounds, 1 000 permutations each — on ``cochresnet18`` at width 64 (the ResNet-18 size;
 untrained: weights do not change the cost) at every read-out stage (``conv1_relu1`` …
 ``avgpool``), ``--threads`` (2) threads, wall-clock and CPU time (CPU summed over threads:
-on a shared machine the wall time grows with the load, the CPU time much less). The 165 sounds are noise clips with
-the NH2015 category counts, or the real NH2015 sounds with ``--data-dir`` (loading excluded).
+on a shared machine the wall time grows with the load, the CPU time much less). The 165 sounds
+are noise clips with the NH2015 category counts, or the real NH2015 sounds with ``--data-dir``
+(loading excluded).
 
     python benchmarks/maps.py [--permutations 1000] [--repeats 3] [--threads 2] [--data-dir DIR]
 """
