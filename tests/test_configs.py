@@ -71,6 +71,7 @@ def test_the_recipes_are_there_and_every_overlay_has_a_documented_command():
 
 
 @pytest.mark.parametrize("args", _commands(), ids=lambda args: " ".join(args))
+@pytest.mark.slow
 def test_every_recipe_parses_and_its_model_settings_are_valid(args, capsys, monkeypatch):
     config = _print_config(args, capsys, monkeypatch)
     model = config["model"]
@@ -107,6 +108,7 @@ def test_class_names_that_yaml_reads_as_booleans_stay_strings(tmp_path, capsys, 
     assert printed["model"]["tasks"] == {"word": {"weight": 1.0, "labels": labels}}
 
 
+@pytest.mark.slow
 def test_each_paper_run_trains_its_registered_model_in_its_own_folder(capsys, monkeypatch):
     """Every paper recipe (architecture × τ) trains the zoo's registered paper model of its
     name (architecture, heads, τ, φ), with the published optimiser for CochResNet50 (the

@@ -275,6 +275,7 @@ def test_background_noises_are_long_16k_and_differently_coloured(speech):
     assert low_to_high["running_tap"] < 0.5
 
 
+@pytest.mark.slow
 def test_speech_commands_is_deterministic_for_a_seed_whatever_the_jobs(speech, tmp_path):
     out, _ = speech
     again = render_speech_commands(tmp_path / "again", small=True, seed=0, jobs=2, engines=ENGINES)
@@ -403,6 +404,7 @@ def test_a_note_is_held_3s_then_released():
     assert np.array_equal(waves[0][128:], waves[2][128:])
 
 
+@pytest.mark.slow
 def test_nsynth_is_deterministic_for_a_seed_whatever_the_jobs(nsynth, tmp_path):
     out, _ = nsynth
     again = render_nsynth(tmp_path / "again", small=True, seed=0, jobs=2)

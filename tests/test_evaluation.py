@@ -47,6 +47,7 @@ def _model(dm: WSNDataModule, seed: int = 0) -> TopoAudioModel:
     ).eval()
 
 
+@pytest.mark.slow
 def test_accuracy_and_counts_match_an_independent_count(corpora):
     dm = _datamodule(corpora)
     model = _model(dm)
@@ -73,6 +74,7 @@ def test_accuracy_and_counts_match_an_independent_count(corpora):
     assert result["counts"]["speaker_top1_all"] == len(dm.dataset("test")) - counts["word_heldout"]
 
 
+@pytest.mark.slow
 def test_smoothness_of_every_topographic_layer(corpora):
     dm = _datamodule(corpora)
     model = _model(dm)
@@ -138,6 +140,7 @@ def test_tonotopy_maps_give_each_unit_its_best_tone(corpora):
     np.testing.assert_array_equal(flat[tuned], expected[tuned])
 
 
+@pytest.mark.slow
 def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, capsys):
     speech, background = corpora
     dm = _datamodule(corpora)

@@ -74,6 +74,7 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return a.shape == b.shape and torch.equal(a, b)
 
 
+@pytest.mark.slow
 def test_a_zoo_folder_gives_its_backbone_architecture_and_matching_head(speech_root, tmp_path):
     source = save_zoo_model(tmp_path / "zoo", {"word": {"num_classes": 5, "labels": SC_WORDS}})
     module = TopoAudioModule(init_from=str(tmp_path / "zoo"), optimizer=SGD)
@@ -86,6 +87,7 @@ def test_a_zoo_folder_gives_its_backbone_architecture_and_matching_head(speech_r
     assert all(_same(start[key], expected[key]) for key in expected)
 
 
+@pytest.mark.slow
 def test_heads_of_new_tasks_are_added_and_matching_ones_kept(tmp_path):
     source = save_zoo_model(tmp_path / "zoo", {"pitch": 7, "genre": 3})
     module = TopoAudioModule(init_from=str(tmp_path / "zoo"), optimizer=SGD)
@@ -99,6 +101,7 @@ def test_heads_of_new_tasks_are_added_and_matching_ones_kept(tmp_path):
     assert "backbone.heads.genre.weight" not in start
 
 
+@pytest.mark.slow
 def test_a_head_of_another_size_is_replaced(speech_root, tmp_path):
     source = save_zoo_model(tmp_path / "zoo", {"word": 7})
     module = TopoAudioModule(init_from=str(tmp_path / "zoo"), optimizer=SGD)
@@ -108,6 +111,7 @@ def test_a_head_of_another_size_is_replaced(speech_root, tmp_path):
     assert start["backbone.heads.word.weight"].shape == (5, source.backbone.num_features)
 
 
+@pytest.mark.slow
 def test_a_lightning_checkpoint_gives_its_backbone(speech_root, tmp_path):
     pretrained = TopoAudioModule(**tiny_model_kwargs())
     trainer = quiet_trainer(max_steps=2)
@@ -126,6 +130,7 @@ def test_a_lightning_checkpoint_gives_its_backbone(speech_root, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:Found .* module\\(s\\) in eval mode:UserWarning")
+@pytest.mark.slow
 def test_a_linear_probe_trains_the_heads_only_and_keeps_batch_norm_statistics(
     speech_root, tmp_path
 ):
@@ -152,6 +157,7 @@ def test_a_linear_probe_trains_the_heads_only_and_keeps_batch_norm_statistics(
     assert module.trainer.global_step == 4
 
 
+@pytest.mark.slow
 def test_layer_lr_scales_the_lr_of_parameters_by_longest_prefix(speech_root):
     layer_lr = {
         "model.backbone.layer1": 0.1,
@@ -193,6 +199,7 @@ def test_layer_lr_naming_no_parameter_fails_before_any_step(speech_root):
 
 
 @pytest.mark.parametrize("tau", [0.0, 5.0])
+@pytest.mark.slow
 def test_the_topographic_term_is_kept_or_dropped_by_the_fine_tuning_config(tau, tmp_path):
     save_zoo_model(tmp_path / "zoo", {"pitch": 7}, tau=25.0)
     topography = {"tau": tau, "factor": 2.0}

@@ -101,6 +101,7 @@ def test_explicit_cache_dir_is_used(hub, tmp_path):
     assert not (tmp_path / "hf-cache" / "models--org--tiny").exists()
 
 
+@pytest.mark.slow
 def test_revisions_by_branch_tag_and_commit(hub, tmp_path, scratch_registry):
     first = saved_model(tmp_path / "a", seed=1)
     second = saved_model(tmp_path / "b", seed=2)
@@ -159,6 +160,7 @@ def test_unknown_repository_revision_or_files(hub, tmp_path):
 
 
 # ---------------------------------------------------------------------------------- offline
+@pytest.mark.slow
 def test_cached_models_load_offline_and_with_the_server_gone(hub, tmp_path, scratch_registry):
     first = saved_model(tmp_path / "a", seed=1)
     second = saved_model(tmp_path / "b", seed=2)

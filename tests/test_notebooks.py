@@ -14,6 +14,7 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.slow
 def test_notebook_runs(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     client = NotebookClient(

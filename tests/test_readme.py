@@ -128,6 +128,7 @@ def test_the_readme_has_python_examples_with_promised_outputs():
     [d for d in DOCUMENTS if _blocks(d.read_text(encoding="utf-8"))],
     ids=lambda d: d.name,
 )
+@pytest.mark.slow
 def test_python_examples_run_and_print_what_their_comments_say(document, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     run_examples(document.read_text(encoding="utf-8"), document.name)

@@ -163,6 +163,7 @@ def test_top1_top5_ignore_the_missing_targets_and_multilabel_heads_report_map():
 # Optimisation
 
 
+@pytest.mark.slow
 def test_sgd_step_schedule_divides_the_lr_by_ten_every_step_size_epochs(speech_root):
     optimizer = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}
     scheduler = {"name": "step", "step_size": 2, "gamma": 0.1}
@@ -176,6 +177,7 @@ def test_sgd_step_schedule_divides_the_lr_by_ten_every_step_size_epochs(speech_r
     assert sgd.defaults["weight_decay"] == 1e-4
 
 
+@pytest.mark.slow
 def test_adamw_with_warmup_and_cosine_decay_per_step(speech_root):
     optimizer = {"name": "adamw", "lr": 1e-3, "weight_decay": 0.05}
     scheduler = {"name": "cosine", "warmup_steps": 2, "min_lr_ratio": 0.1}
@@ -214,6 +216,7 @@ class GradientNorms(L.Callback):
 
 
 @pytest.mark.parametrize("clip", [None, 1.0])
+@pytest.mark.slow
 def test_the_trainer_clips_the_gradient_norm(clip, speech_root):
     module = TopoAudioModule(**tiny_model_kwargs(tasks={"word": {"weight": 100.0}}))
     norms = GradientNorms()
@@ -285,6 +288,7 @@ def test_bf16_on_a_cpu_without_native_bf16_is_warned_about(monkeypatch):
 # Checkpoints and determinism
 
 
+@pytest.mark.slow
 def test_checkpoint_holds_plain_values_and_rebuilds_the_model(speech_root, tmp_path):
     module = TopoAudioModule(**tiny_model_kwargs(topography={"tau": 5.0, "factor": 2}))
     assert module.model is None  # heads sized from the data at setup
@@ -313,6 +317,7 @@ def _seeded_weights(seed: int, root: Path) -> dict[str, torch.Tensor]:
     return module.model.state_dict()
 
 
+@pytest.mark.slow
 def test_seeded_runs_are_reproducible_on_cpu(speech_root):
     first, second, other = (_seeded_weights(s, speech_root) for s in (0, 0, 1))
     assert all(torch.equal(first[k], second[k]) for k in first)

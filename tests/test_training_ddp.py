@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 from corpus_fixtures import write_speech_commands
 from training_helpers import fit_config, run_fit
+
+pytestmark = pytest.mark.slow  # multi-process / multi-run end-to-end
 
 STEPS = 3
 BATCH = 4

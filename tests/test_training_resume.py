@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import signal
 
+import pytest
 import torch
 from corpus_fixtures import write_speech_commands
 from training_helpers import fit_config, run_fit
+
+pytestmark = pytest.mark.slow  # multi-process / multi-run end-to-end
 
 EVERY = 4  # checkpoint every 4 optimiser steps
 STEPS = 10  # one epoch: 40 training clips in batches of 4

@@ -103,6 +103,7 @@ def test_list_runs_on_the_real_registry(capsys):
 
 
 # ---------------------------------------------------------------------------------- export
+@pytest.mark.slow
 def test_export_writes_a_folder_that_loads_the_trained_weights(checkpoint, tmp_path, capsys):
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps(METRICS))
@@ -139,6 +140,7 @@ def test_export_writes_a_folder_that_loads_the_trained_weights(checkpoint, tmp_p
     assert "| label_top1 | 0.5 | validation split (1 clip per class), centre crop |" in card
 
 
+@pytest.mark.slow
 def test_export_float16_halves_the_file_and_loads_as_float32(checkpoint, tmp_path):
     assert main(["export", str(checkpoint), str(tmp_path / "full")]) == 0
     assert main(["export", str(checkpoint), str(tmp_path / "half"), "--float16"]) == 0
@@ -161,6 +163,7 @@ def test_export_float16_halves_the_file_and_loads_as_float32(checkpoint, tmp_pat
         assert torch.equal(value, stored.to(value.dtype)), key
 
 
+@pytest.mark.slow
 def test_export_never_follows_init_from(checkpoint, tmp_path):
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     ckpt["hyper_parameters"]["init_from"] = str(tmp_path / "deleted-source.ckpt")
@@ -179,6 +182,7 @@ class _Opaque:
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+@pytest.mark.slow
 def test_export_reports_bad_checkpoints_and_metrics(checkpoint, tmp_path, capsys):
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     garbage = tmp_path / "garbage.ckpt"
