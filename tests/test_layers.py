@@ -19,10 +19,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "topoaudio_zoo"
 LAYERS: tuple[frozenset[str], ...] = (
     frozenset(
         {"cochleagram", "backbones", "topography", "audio", "torchaudio_backend", "atomic"}
-        | {"stimuli", "devices"}
+        | {"stimuli", "devices", "plotting"}  # plotting: matplotlib figures, no science
     ),
     frozenset({"data", "zoo"}),
-    frozenset({"training", "analysis", "brain", "maps", "hear", "plotting"}),
+    frozenset({"training", "analysis", "brain", "maps", "hear"}),
     frozenset({"cli"}),
 )
 ROOT = "<package>"  # topoaudio_zoo/__init__.py: the lazy public facade, above every layer
