@@ -12,7 +12,8 @@ on the sheet, and random sound sets of the group's size (does the category clust
 any contrast of as many sounds?).
 
 Presets name the groups of the NH2015 165 sounds (Norman-Haignere et al. 2015): ``speech``,
-``music`` and each of the 11 categories.
+``music`` and each of the 11 categories (``topoaudio_zoo.brain.NH2015_CATEGORIES``, the
+categories of the one NH2015 loader).
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..brain.nh2015 import NH2015_CATEGORIES
 from .stats import MapStatistic, label_permutation_test, sheet_permutation_test
 
 __all__ = [
-    "NH2015_CATEGORIES",
     "NH2015_PRESETS",
     "CategoryMap",
     "category_map",
@@ -34,19 +35,6 @@ __all__ = [
     "preset_groups",
 ]
 
-NH2015_CATEGORIES = (
-    "AniNonVoc",
-    "AniVoc",
-    "EngSpeech",
-    "EnvSound",
-    "ForSpeech",
-    "HumNonVoc",
-    "HumVoc",
-    "Mechanical",
-    "Music",
-    "Nature",
-    "Song",
-)
 NH2015_PRESETS: dict[str, tuple[str, ...]] = {
     "speech": ("EngSpeech", "ForSpeech"),
     "music": ("Music", "Song"),
