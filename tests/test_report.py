@@ -108,6 +108,18 @@ def test_maps_command_names_bad_input(setup, tmp_path, capsys):
     assert "'final_word' is not on a 2-D sheet" in capsys.readouterr().err
 
 
+def test_brain_folder_summary_is_included_without_its_figures(tmp_path):
+    from topoaudio_zoo.cli.report import _brain_section
+
+    (tmp_path / "brain.md").write_text(
+        "# Brain\n\n## Best layer\n\n| `m1` | 0.6 |\n\n![f](f.png)\n"
+    )
+    lines = _brain_section(tmp_path, ["m1"])
+    assert lines[0] == "## Brain predictivity" and "### Best layer" in lines
+    assert "| `m1` | 0.6 |" in lines and not any(line.startswith("![") for line in lines)
+    assert _brain_section(tmp_path, ["other"]) == []
+
+
 def test_markdown_to_html_renders_tables_headings_and_bold(tmp_path):
     page = markdown_to_html("# T\n\n| a | b |\n|---|---|\n| **1** | `x` |\n", tmp_path, "t")
     assert "<h1>T</h1>" in page and "<td><b>1</b></td><td><code>x</code></td>" in page

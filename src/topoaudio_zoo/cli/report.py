@@ -2,9 +2,9 @@
 
 Accuracy (the metrics recorded in each model's config), weight smoothness of every topographic
 layer, every map of ``topoaudio-zoo maps`` with its statistics and figures and, when brain
-scores exist (JSON files written by the brain-predictivity command, --brain, default
-checkpoints/brain), those scores. Writes DIR/report.md (figures beside it) and DIR/report.html
-(figures embedded, a single file to share).
+scores exist (--brain: the folder the brain-predictivity command writes, default
+checkpoints/brain, whose brain.md is included; or JSON files of scores), those scores. Writes
+DIR/report.md (figures beside it) and DIR/report.html (figures embedded, a single file).
 """
 
 from __future__ import annotations
@@ -86,10 +86,25 @@ def _flat_scalars(value: object, prefix: str = "", depth: int = 0) -> list[tuple
     return []
 
 
+def _brain_summary(markdown: Path, names: list[str]) -> list[str]:
+    """The brain command's Markdown summary, headings one level down, figures left out."""
+    text = markdown.read_text()
+    if not any(name in text for name in names):
+        return []
+    lines = ["## Brain predictivity", "", f"From `{markdown}`:", ""]
+    for line in text.splitlines():
+        if line.startswith(("![", "# ")):  # its figures, and its title (the section's heading)
+            continue
+        lines.append("#" + line if line.startswith("#") else line)
+    return [*lines, ""]
+
+
 def _brain_section(path: Path | None, names: list[str]) -> list[str]:
     source = path if path is not None else _BRAIN_DEFAULT
     if path is not None and not source.exists():
         raise FileNotFoundError(f"--brain: {source} does not exist")
+    if source.is_dir() and (source / "brain.md").is_file():
+        return _brain_summary(source / "brain.md", names)
     files = sorted(source.glob("*.json")) if source.is_dir() else [source]
     files = [f for f in files if f.is_file() and any(n in f.read_text() for n in names)]
     if not files:
