@@ -143,6 +143,7 @@ def test_loss_and_gradients_equal_topoloss(name, factor):
     _assert_matches_oracle(model, factor, tau=1.0)
 
 
+@pytest.mark.slow
 def test_loss_equals_topoloss_on_the_published_cochresnet50():
     torch.manual_seed(0)
     model = create_backbone("cochresnet50", heads={"word": 794, "speaker": 433})
