@@ -256,6 +256,7 @@ def test_bf16_autocast_runs_with_the_topographic_loss_in_float32():
     assert trainer.global_step == 2
 
 
+@pytest.mark.slow
 def test_channels_last_trains_the_same_model_and_exports_standard_order():
     modules = {}
     for channels_last in (False, True):
@@ -268,8 +269,9 @@ def test_channels_last_trains_the_same_model_and_exports_standard_order():
     convs = [p for p in modules[True].model.backbone.parameters() if p.ndim == 4]
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     standard, fast = modules[False].model.state_dict(), modules[True].model.state_dict()
-    for key in standard:  # the same two steps: equal up to float32 summation order
-        torch.testing.assert_close(fast[key], standard[key], rtol=1e-4, atol=1e-5)
+    for key in standard:  # the same two steps, up to summation order (amplified by batch norm
+        # on tiny batches: up to 2e-4 seen); a permuted layout would differ by O(0.1)
+        torch.testing.assert_close(fast[key], standard[key], rtol=0, atol=1e-3)
     exported = modules[True].to_zoo_model()
     assert all(p.is_contiguous() for p in exported.parameters())
 
