@@ -259,6 +259,18 @@ def test_unknown_devices_list_the_available_ones(monkeypatch):
     assert resolve_device("cpu") == torch.device("cpu")
 
 
+def test_from_pretrained_checks_the_device_before_loading(monkeypatch):
+    from topoaudio_zoo import from_pretrained
+    from topoaudio_zoo.zoo import registry
+
+    def never(*args, **kwargs):
+        raise AssertionError("files were looked for before the device was checked")
+
+    monkeypatch.setattr(registry, "locate_model_files", never)
+    with pytest.raises(ValueError, match="'banana': not a device name; available devices: cpu"):
+        from_pretrained("topoaudio-cochresnet18w32-tau25", map_location="banana")
+
+
 def test_cli_bad_device_is_one_line_without_traceback(tmp_path, capsys):
     saved_model(tmp_path / "model")
     write_tone(tmp_path / "tone.wav", 440, SR)

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..atomic import atomic_write_text
+
 DATASETS = ("nh2015-components", "nh2015", "b2021")
 
 
@@ -97,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "brain.json").write_text(json.dumps(results, indent=2) + "\n")
+    atomic_write_text(args.out / "brain.json", json.dumps(results, indent=2) + "\n")
     report = markdown_report(results, args.reference)
-    (args.out / "brain.md").write_text(report)
+    atomic_write_text(args.out / "brain.md", report)
     plot_layers(results, args.out / "brain_layers.png")
     plot_best_layers(results, args.out / "brain_best_layer.png")
     print(report)

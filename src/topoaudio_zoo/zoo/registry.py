@@ -22,6 +22,7 @@ import torch
 
 from ..backbones import list_architectures
 from ..backbones.registry import add_name_check
+from ..devices import resolve_device
 from .config import TOP_LEVEL_KEYS
 from .hub import CONFIG_FILE, WEIGHTS_FILE, ModelNotAvailableError, fetch_model_files
 from .model import TopoAudioModel
@@ -293,7 +294,12 @@ def from_pretrained(
 
     Returns:
         The model in ``eval()`` mode.
+
+    Raises:
+        ValueError: an unknown registry name, or a ``map_location`` that is not an available
+            device (checked before anything is downloaded).
     """
+    device = resolve_device(map_location)
     folder, label = locate_model_files(
         name_or_path,
         revision=revision,
@@ -305,7 +311,7 @@ def from_pretrained(
     entry = _REGISTRY.get(str(name_or_path))
     shipped = entry is not None and entry.sha256 is not None and folder == entry.local_path()
     sha256 = entry.sha256 if shipped else None
-    return TopoAudioModel.from_folder(folder, map_location, label=label, sha256=sha256)
+    return TopoAudioModel.from_folder(folder, device, label=label, sha256=sha256)
 
 
 def create_model(name: str, pretrained: bool = False, **kwargs: Any) -> TopoAudioModel:

@@ -35,7 +35,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,7 +43,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ...atomic import atomic_path, atomic_write_text
+from ...atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from ...audio import resample
 from .categories import CATEGORIES, EXCLUDE, categorise, load_rules, mapping_text
 from .music import STYLES, compose
@@ -432,7 +431,9 @@ def render_backgrounds(
     packages = sorted({j.package for j in plan})
     for package in packages:
         if copyright_file(package).is_file():
-            shutil.copyfile(copyright_file(package), out / "licenses" / f"{package}.copyright")
+            atomic_write_bytes(
+                out / "licenses" / f"{package}.copyright", copyright_file(package).read_bytes()
+            )
     counts = {
         c: {s: sum(1 for r in manifest if (r["category"], r["split"]) == (c, s))
             for s in BACKGROUND_SPLITS}

@@ -10,6 +10,8 @@ import os
 import struct
 from dataclasses import dataclass
 
+from ...atomic import atomic_write_bytes
+
 __all__ = [
     "ALL_SOUND_OFF",
     "BANK_SELECT_MSB",
@@ -100,5 +102,4 @@ def write_smf(path: str | os.PathLike, events: list[MidiEvent], end_ms: int = 0)
         now = event.time_ms
     track += _varlen(max(0, end_ms - now)) + b"\xff\x2f\x00"
     header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
-    with open(path, "wb") as f:
-        f.write(header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track))
+    atomic_write_bytes(path, header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...atomic import atomic_write_text
 from .wav import write_pcm16
 
 __all__ = ["NOISES", "brown_noise", "pink_noise", "running_tap", "white_noise", "write_noises"]
@@ -111,5 +112,5 @@ def write_noises(folder: Path, seed: int, seconds: float = 60.0, sr: int = 16000
         path = folder / f"{name}.wav"
         write_pcm16(path, make(rng, n, sr), sr)
         paths.append(path)
-    (folder / "README.md").write_text(README.format(seed=seed, seconds=seconds))
+    atomic_write_text(folder / "README.md", README.format(seed=seed, seconds=seconds))
     return paths

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...atomic import atomic_write_text
 from .fluidsynth import NoteSpec, render_notes
 from .gm import EXCLUDED_PROGRAMS, FAMILIES, FAMILY_PITCH_RANGE, QUALITIES, SOURCES, family_source
 from .parallel import default_jobs, map_jobs
@@ -292,10 +293,10 @@ def render_nsynth(
             for n in kept
             if n.instrument.split == split
         }
-        with (out / f"nsynth-{split}" / "examples.json").open("w") as f:
-            json.dump(examples, f, indent=2)
+        atomic_write_text(out / f"nsynth-{split}" / "examples.json", json.dumps(examples, indent=2))
 
-    (out / "README.md").write_text(
+    atomic_write_text(
+        out / "README.md",
         README.format(
             fluidsynth=_fluidsynth_version(),
             soundfont=soundfont,
@@ -306,7 +307,7 @@ def render_nsynth(
                 f"| {i.instrument_str} | {i.split} | {i.bank} | {i.program} | {i.preset_name} |"
                 for i in sorted(instruments, key=lambda i: i.instrument_str)
             ),
-        )
+        ),
     )
     table = {
         family: {

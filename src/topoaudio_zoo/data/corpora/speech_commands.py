@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ...atomic import atomic_path
+from ...atomic import atomic_path, atomic_write_text
 from ...audio import resample
 from ..augment import speed_rate
 from .engines import (
@@ -447,22 +447,24 @@ def render_speech_commands(
         ("testing_list.txt", splits["testing"]),
         ("generalization_list.txt", generalization),
     ):
-        (out / name).write_text("".join(f"{p}\n" for p in paths))
+        atomic_write_text(out / name, "".join(f"{p}\n" for p in paths))
     write_noises(out / "_background_noise_", seed)
-    (out / "speakers.tsv").write_text(
+    atomic_write_text(
+        out / "speakers.tsv",
         "speaker\tengine\tvoice\tvariant\tsplit\n"
         + "".join(
             f"{s.speaker_id}\t{_voice(s).split(':')[0]}\t{_voice(s).split(':')[1]}\t"
             f"{_variant(s)}\t"
             f"{'testing' if s.speaker_id in held_ids else which_set(s.speaker_id + '_nohash_0')}\n"
             for s in sorted(speakers, key=lambda s: s.speaker_id)
-        )
+        ),
     )
     counts = {split: len(paths) for split, paths in splits.items()}
     per_engine = {e: sum(1 for s in speakers if _voice(s).startswith(e + ":")) for e in engines}
     versions = {"espeak-ng": espeak_version() if "espeak-ng" in engines else "not used"}
     versions |= {e: engine_version(e) for e in ENGINES if e in engines}
-    (out / "README.md").write_text(
+    atomic_write_text(
+        out / "README.md",
         README.format(
             versions=", ".join(f"{e} {v}" for e, v in versions.items()),
             seed=seed,
@@ -493,9 +495,9 @@ def render_speech_commands(
             n_train=counts["training"],
             n_val=counts["validation"],
             n_test=counts["testing"],
-        )
+        ),
     )
-    (out / "LICENSE").write_text(LICENSE)
+    atomic_write_text(out / "LICENSE", LICENSE)
     return CorpusSummary(
         out=out,
         split_counts=counts,

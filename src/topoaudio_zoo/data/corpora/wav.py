@@ -7,6 +7,8 @@ import os
 import numpy as np
 import soundfile as sf
 
+from ...atomic import atomic_path
+
 __all__ = ["read_mono", "write_pcm16"]
 
 
@@ -17,7 +19,8 @@ def write_pcm16(path: str | os.PathLike, samples: np.ndarray, sr: int) -> None:
     input always gives the same bytes.
     """
     pcm = np.clip(np.round(np.asarray(samples, dtype=np.float64) * 32767.0), -32768, 32767)
-    sf.write(os.fspath(path), pcm.astype(np.int16), sr, subtype="PCM_16", format="WAV")
+    with atomic_path(path, suffix=".wav") as tmp:
+        sf.write(os.fspath(tmp), pcm.astype(np.int16), sr, subtype="PCM_16", format="WAV")
 
 
 def read_mono(path: str | os.PathLike, what: str) -> tuple[np.ndarray, int]:
