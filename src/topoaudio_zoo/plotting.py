@@ -19,13 +19,16 @@ _NICE_FREQUENCIES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
 
 def save_figure(fig: matplotlib.figure.Figure, out: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``out`` atomically (format from its extension, PNG when it has none).
+    """Write ``fig`` to ``out`` atomically (format from its extension, PNG when it has none),
+    creating ``out``'s folder, then close the figure.
 
     Readers of ``out`` see the old figure or the whole new one, never a half-written file.
     """
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format=out.suffix.lstrip(".").lower() or "png")
+    plt.close(fig)
     return out
 
 
@@ -62,8 +65,6 @@ def plot_cochleagram(
         raise ValueError(
             f"cochleagram: expected (channels={len(cf)}, frames), got {cochleagram.shape}"
         )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     n_frames = cochleagram.shape[1]
     t0 = frame_offset - 0.5 / env_sr
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
@@ -83,9 +84,7 @@ def plot_cochleagram(
         ax.set_title(title)
     fig.colorbar(image, ax=ax, label="compressed envelope (a.u.)")
     fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_best_frequency_maps(
@@ -137,8 +136,4 @@ def plot_best_frequency_maps(
     bar.set_ticks(ticks, labels=[f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
     if title:
         fig.suptitle(title, fontsize=10)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

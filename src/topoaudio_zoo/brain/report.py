@@ -175,7 +175,7 @@ def plot_layers(results: dict, out: str | os.PathLike) -> Path:
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
     fig.suptitle(f"{results['dataset']}: R² by layer")
     fig.tight_layout(rect=(0, 0.07, 1, 0.97))
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_best_layers(results: dict, out: str | os.PathLike) -> Path:
@@ -206,12 +206,4 @@ def plot_best_layers(results: dict, out: str | os.PathLike) -> Path:
     ax.legend(fontsize=8, loc="upper right")
     ax.set_title(f"{results['dataset']}: best layer (held-out splits)")
     fig.tight_layout()
-    return _save(fig, out)
-
-
-def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)

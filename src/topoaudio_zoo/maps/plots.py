@@ -52,14 +52,6 @@ def _grid(models: Sequence[ModelMaps], sheets: Sequence[np.ndarray], title_lines
     return fig, axes
 
 
-def _save(fig: plt.Figure, out: str | os.PathLike) -> Path:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(fig, out)
-    plt.close(fig)
-    return out
-
-
 def plot_tuning_maps(
     models: Sequence[ModelMaps], family: str, out: str | os.PathLike, title: str = ""
 ) -> Path:
@@ -94,7 +86,7 @@ def plot_tuning_maps(
         title or f"{family}: preferred value of every unit on its sheet (rows: models)",
         fontsize=9,
     )
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_category_maps(
@@ -131,7 +123,7 @@ def plot_category_maps(
     group = " + ".join(maps[models[0].model][0].group)
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"d′ ({group} vs the rest)")
     fig.suptitle(title or f"{contrast} selectivity (d′) on every sheet (rows: models)", fontsize=9)
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_components(
@@ -187,7 +179,7 @@ def plot_components(
             f"{result.sound_set} (profile by category; weights per sheet)",
             fontsize=8,
         )
-    return _save(fig, out)
+    return save_figure(fig, out)
 
 
 def plot_all(

@@ -68,6 +68,4 @@ def plot_category_cochleagrams(
                 ax.set_ylabel(category, fontsize=8)
     fig.suptitle("Background corpus: 2 s cochleagrams (time →, frequency ↑) per category")
     fig.tight_layout()
-    save_figure(fig, out)
-    plt.close(fig)
-    return Path(out)
+    return save_figure(fig, out)
