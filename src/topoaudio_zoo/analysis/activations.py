@@ -31,7 +31,7 @@ from ..zoo.model import TopoAudioModel
 from .activation_hdf5 import DTYPES, ActivationWriter, load_activations
 from .activation_result import POOLS, Activations, LayerLayout
 from .readouts import read_modules
-from .sound_sources import AudioSource, SoundBatches, sound_batches
+from .sound_sources import AudioSource, SoundBatches, sound_batches, waveform_batch
 
 __all__ = ["PLAIN_MODULE_RATE", "POOLS", "extract_activations", "on_sheet"]
 
@@ -133,16 +133,7 @@ def _plain_batches(audio: Any, sr: int | None, batch_size: int) -> SoundBatches:
             "audio: a plain torch.nn.Module takes waveforms (n_sounds, time) as a tensor or "
             f"array, got {type(audio).__name__}"
         )
-    waveforms = torch.as_tensor(
-        np.ascontiguousarray(audio) if isinstance(audio, np.ndarray) else audio
-    )
-    if waveforms.ndim == 1:
-        waveforms = waveforms.unsqueeze(0)
-    if waveforms.ndim not in (2, 3) or waveforms.shape[0] == 0:
-        raise AudioError(
-            "audio: expected waveforms (n_sounds, time) or (n_sounds, channels, time), got "
-            f"shape {tuple(waveforms.shape)}"
-        )
+    waveforms = waveform_batch(audio)
     n, rate = waveforms.shape[0], PLAIN_MODULE_RATE if sr is None else sr
 
     def batches() -> Iterator[tuple[torch.Tensor, list[str]]]:

@@ -144,9 +144,13 @@ def _chunks(n: int, batch_size: int) -> Iterator[range]:
         yield range(start, min(start + batch_size, n))
 
 
-def _tensor_batches(
-    model: TopoAudioModel, audio: torch.Tensor | np.ndarray, sr: int, batch_size: int
-) -> SoundBatches:
+def waveform_batch(audio: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """Waveforms as a tensor ``(n_sounds, time)`` or ``(n_sounds, channels, time)``; one
+    ``(time,)`` waveform becomes a batch of one.
+
+    Raises:
+        AudioError: any other shape, or no sound.
+    """
     if isinstance(audio, np.ndarray):
         audio = torch.from_numpy(np.ascontiguousarray(audio))
     if audio.ndim == 1:
@@ -156,6 +160,13 @@ def _tensor_batches(
             "audio: expected waveforms (n_sounds, time) or (n_sounds, channels, time), got "
             f"shape {tuple(audio.shape)}"
         )
+    return audio
+
+
+def _tensor_batches(
+    model: TopoAudioModel, audio: torch.Tensor | np.ndarray, sr: int, batch_size: int
+) -> SoundBatches:
+    audio = waveform_batch(audio)
     n = audio.shape[0]
 
     def batches() -> Iterator[tuple[torch.Tensor, list[str]]]:
