@@ -6,9 +6,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from corpus_fixtures import write_nsynth, write_speech_commands
+from corpus_fixtures import write_esc50, write_nsynth, write_speech_commands
 
-from topoaudio_zoo.data import WSNDataModule
+from topoaudio_zoo.data import (
+    ESC50DataModule,
+    NSynthDataModule,
+    SpeechCommandsDataModule,
+    WSNDataModule,
+)
 from topoaudio_zoo.data.augment import Augment, augment_generator, room_impulse_response
 
 SR = 20000
@@ -175,3 +180,31 @@ def test_wsn_can_draw_backgrounds_with_balanced_classes(tmp_path):
         animal[balance] = float(np.mean(labels))
     assert abs(animal[False] - 1 / 9) < 0.06
     assert abs(animal[True] - 1 / 2) < 0.08
+
+
+@pytest.mark.parametrize(
+    ("module", "write"),
+    [
+        (SpeechCommandsDataModule, write_speech_commands),
+        (NSynthDataModule, write_nsynth),
+        (ESC50DataModule, write_esc50),
+    ],
+)
+def test_every_datamodule_takes_the_augmentation_option_for_training_clips_only(
+    tmp_path, module, write
+):
+    root = str(write(tmp_path / "data"))
+    options = {"p_reverb": 1.0, "level_db": [-6.0, -6.0]}
+    plain, augmented = module(root), module(root, augment=options, batch_size=4)
+    assert augmented.batch_size == 4 and augmented.augment == Augment.from_config(options)
+    for dm in (plain, augmented):
+        dm.setup("fit")
+    train_plain = plain.dataset("train")[(0, 7)]["waveform"]
+    train_augmented = augmented.dataset("train")[(0, 7)]["waveform"]
+    level_db = 20 * np.log10(float(train_augmented.pow(2).mean().sqrt()) / 0.1)
+    assert abs(level_db + 6.0) < 0.5 and not torch.allclose(train_plain, train_augmented)
+    assert torch.equal(augmented.dataset("train")[(0, 7)]["waveform"], train_augmented)
+    for split in ("val", "test"):
+        assert torch.equal(
+            plain.dataset(split)[0]["waveform"], augmented.dataset(split)[0]["waveform"]
+        )

@@ -3,7 +3,7 @@
 import torch
 from torch.utils.data import Dataset
 
-from topoaudio_zoo.data.base import EpochSampler, ResumableDataLoader
+from topoaudio_zoo.data.sampling import EpochSampler, ResumableDataLoader
 
 
 class _Echo(Dataset):

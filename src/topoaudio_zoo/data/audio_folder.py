@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -114,7 +115,8 @@ class AudioFolderDataModule(AudioDataModule):
         root: folder of class folders, or the folder the CSV's paths are relative to.
         csv: ``None`` (folder mode) or a CSV of ``path,label`` (see :func:`read_audio_folder`).
         val_fraction: 0 ≤ val_fraction < 1.
-        Others: see :class:`~.base.AudioDataModule`; ``download`` is not supported.
+        loader: the loader options of :class:`~.base.AudioDataModule` (rates, batch size,
+            workers, seed, cache, augmentation), as keywords; ``download`` is not supported.
     """
 
     eval_placement = "center"
@@ -124,19 +126,9 @@ class AudioFolderDataModule(AudioDataModule):
         root: str,
         csv: str | None = None,
         val_fraction: float = 0.2,
-        sr: int = 20000,
-        clip_samples: int = 40000,
-        rms: float = 0.1,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        download: bool = False,
-        cache_dir: str | None = None,
-        skip_bad: bool = False,
+        **loader: Any,
     ):
-        super().__init__(
-            sr, clip_samples, rms, batch_size, num_workers, seed, download, cache_dir, skip_bad
-        )
+        super().__init__(**loader)
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction: expected 0 ≤ val_fraction < 1, got {val_fraction!r}")
         self.save_hyperparameters()

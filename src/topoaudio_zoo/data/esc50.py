@@ -13,6 +13,7 @@ import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -160,7 +161,8 @@ class ESC50DataModule(AudioDataModule):
         test_fold: 1–5.
         val_fraction: see above, 0 ≤ val_fraction < 1.
         eval_crop: ``"loudest"``, ``"center"`` or ``"start"``.
-        Others: see :class:`~.base.AudioDataModule`.
+        loader: the loader options of :class:`~.base.AudioDataModule` (rates, batch size,
+            workers, seed, download, cache, augmentation), as keywords.
     """
 
     def __init__(
@@ -169,19 +171,9 @@ class ESC50DataModule(AudioDataModule):
         test_fold: int = 1,
         val_fraction: float = 0.0,
         eval_crop: str = "loudest",
-        sr: int = 20000,
-        clip_samples: int = 40000,
-        rms: float = 0.1,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        download: bool = False,
-        cache_dir: str | None = None,
-        skip_bad: bool = False,
+        **loader: Any,
     ):
-        super().__init__(
-            sr, clip_samples, rms, batch_size, num_workers, seed, download, cache_dir, skip_bad
-        )
+        super().__init__(**loader)
         if not 0 <= val_fraction < 1:
             raise ValueError(f"val_fraction: expected 0 ≤ val_fraction < 1, got {val_fraction!r}")
         if eval_crop not in EVAL_CROPS:

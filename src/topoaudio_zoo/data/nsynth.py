@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from .base import AudioDataModule, ClipTable
 from .download import Remote, fetch_and_extract, require_paths
@@ -133,7 +134,8 @@ class NSynthDataModule(AudioDataModule):
     Args:
         root: folder holding ``nsynth-train``, ``nsynth-valid``, ``nsynth-test``.
         target: ``"instrument_family"`` (11 families in the real data) or ``"pitch"``.
-        Others: see :class:`~.base.AudioDataModule`.
+        loader: the loader options of :class:`~.base.AudioDataModule` (rates, batch size,
+            workers, seed, download, cache, augmentation), as keywords.
     """
 
     eval_placement = "start"
@@ -142,19 +144,9 @@ class NSynthDataModule(AudioDataModule):
         self,
         root: str,
         target: str = "instrument_family",
-        sr: int = 20000,
-        clip_samples: int = 40000,
-        rms: float = 0.1,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        download: bool = False,
-        cache_dir: str | None = None,
-        skip_bad: bool = False,
+        **loader: Any,
     ):
-        super().__init__(
-            sr, clip_samples, rms, batch_size, num_workers, seed, download, cache_dir, skip_bad
-        )
+        super().__init__(**loader)
         self.save_hyperparameters()
         self.root = Path(root)
         self.target = _check_target(target)

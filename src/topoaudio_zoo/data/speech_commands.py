@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .base import AudioDataModule, ClipTable
 from .download import Remote, fetch_and_extract, require_paths
@@ -138,7 +139,8 @@ class SpeechCommandsDataModule(AudioDataModule):
         root: folder holding the word folders and the split lists.
         protocol: ``"v2-35"`` or ``"v2-12"``.
         silence_fraction: V2-12 ``_silence_`` examples per word clip of each split.
-        Others: see :class:`~.base.AudioDataModule`.
+        loader: the loader options of :class:`~.base.AudioDataModule` (rates, batch size,
+            workers, seed, download, cache, augmentation), as keywords.
     """
 
     eval_placement = "center"
@@ -148,19 +150,9 @@ class SpeechCommandsDataModule(AudioDataModule):
         root: str,
         protocol: str = "v2-35",
         silence_fraction: float = 0.1,
-        sr: int = 20000,
-        clip_samples: int = 40000,
-        rms: float = 0.1,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        download: bool = False,
-        cache_dir: str | None = None,
-        skip_bad: bool = False,
+        **loader: Any,
     ):
-        super().__init__(
-            sr, clip_samples, rms, batch_size, num_workers, seed, download, cache_dir, skip_bad
-        )
+        super().__init__(**loader)
         if protocol not in PROTOCOLS:
             raise ValueError(f"protocol: expected one of {PROTOCOLS}, got {protocol!r}")
         if not 0 <= silence_fraction <= 1:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,10 +23,11 @@ from ..audio import DEFAULT_RMS, normalize_rms
 from .audio_folder import audio_folder_tables
 from .augment import Augment, augment_generator
 from .background_corpus import check_background_corpus, read_background_corpus
-from .base import IGNORE_INDEX, AudioDataModule, ClipSource, ClipTable, place, resolve_item
+from .base import IGNORE_INDEX, AudioDataModule, ClipSource, ClipTable, place
 from .download import require_paths
 from .esc50 import check_esc50, esc50_table, fetch_esc50, read_esc50
 from .nsynth import TARGETS, check_nsynth, fetch_nsynth, read_nsynth
+from .sampling import resolve_item
 from .speech_commands import (
     SpeechClip,
     check_speech_commands,
@@ -236,12 +238,10 @@ class WSNDataModule(AudioDataModule):
         background_target: NSynth label used as background class (``"instrument_family"`` or
             ``"pitch"``); ignored for the other formats.
         return_parts: add the scaled parts, the SNR and the background key to every batch.
-        augment: training augmentation, the options of :class:`~.augment.Augment` (speed,
-            pitch, reverberation, band-limiting, level; e.g. ``{"p_reverb": 0.5, "p_band":
-            0.3}``); ``None`` for none.
         background_balance: in training, draw each background by drawing its class uniformly
             first (for unbalanced sources such as the background corpus, 77 % music).
-        Others: see :class:`~.base.AudioDataModule`.
+        loader: the loader options of :class:`~.base.AudioDataModule` (rates, batch size,
+            workers, seed, download, cache, augmentation), as keywords.
     """
 
     def __init__(
@@ -254,21 +254,10 @@ class WSNDataModule(AudioDataModule):
         speaker_holdout: float = 0.1,
         background_target: str = "instrument_family",
         return_parts: bool = False,
-        augment: dict | None = None,
         background_balance: bool = False,
-        sr: int = 20000,
-        clip_samples: int = 40000,
-        rms: float = 0.1,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        download: bool = False,
-        cache_dir: str | None = None,
-        skip_bad: bool = False,
+        **loader: Any,
     ):
-        super().__init__(
-            sr, clip_samples, rms, batch_size, num_workers, seed, download, cache_dir, skip_bad
-        )
+        super().__init__(**loader)
         snr = tuple(snr_db)
         if len(snr) != 2 or not all(isinstance(v, int | float) for v in snr) or snr[0] > snr[1]:
             raise ValueError(f"snr_db: expected (low, high) in dB with low ≤ high, got {snr_db!r}")
@@ -295,7 +284,6 @@ class WSNDataModule(AudioDataModule):
         self.speaker_holdout = float(speaker_holdout)
         self.background_target = background_target
         self.return_parts = bool(return_parts)
-        self.augment = Augment.from_config(augment)
         self.background_balance = bool(background_balance)
 
     def _cache_groups(self, splits: dict[str, ClipTable]) -> dict[str, list[ClipTable]]:
