@@ -124,14 +124,10 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from ..zoo import TopoAudioModel, locate_model_files
+    from ..zoo import HubOptions, TopoAudioModel, locate_model_files
 
-    folder, label = locate_model_files(
-        args.name,
-        revision=args.revision,
-        cache_dir=args.cache_dir,
-        force_download=args.force,
-    )
+    hub = HubOptions(revision=args.revision, cache_dir=args.cache_dir, force_download=args.force)
+    folder, label = locate_model_files(args.name, hub)
     TopoAudioModel.from_folder(folder, label=label)
     extra = f", revision={args.revision!r}" if args.revision else ""
     extra += f", cache_dir={str(args.cache_dir)!r}" if args.cache_dir else ""

@@ -1,7 +1,7 @@
 """The model zoo: ``TopoAudioModel``, the offline registry, Hub loading and publishing."""
 
 from .config import normalize_config
-from .hub import ModelNotAvailableError, fetch_model_files
+from .hub import HubOptions, ModelNotAvailableError, fetch_model_files
 from .model import TopoAudioModel
 from .registry import (
     DEFAULT_BASELINE,
@@ -20,6 +20,7 @@ from .weights import WeightsError, load_state_dict_strict, load_weights_strict
 __all__ = [
     "DEFAULT_BASELINE",
     "DEFAULT_MODEL",
+    "HubOptions",
     "ModelEntry",
     "ModelNotAvailableError",
     "TopoAudioModel",

@@ -3,6 +3,7 @@ offline mode)."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from pathlib import Path
@@ -17,7 +18,13 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelNotAvailableError", "fetch_model_files"]
+__all__ = [
+    "CONFIG_FILE",
+    "WEIGHTS_FILE",
+    "HubOptions",
+    "ModelNotAvailableError",
+    "fetch_model_files",
+]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -47,25 +54,39 @@ def _check_folder(folder: Path, label: str) -> Path:
     return folder
 
 
-def fetch_model_files(
-    source: str | os.PathLike,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-    force_download: bool = False,
-    token: str | bool | None = None,
-    label: str | None = None,
-) -> Path:
-    """Return a local folder holding ``config.json`` and ``model.safetensors``.
+@dataclasses.dataclass(frozen=True)
+class HubOptions:
+    """How to fetch a model from the Hugging Face Hub: one object passed through the zoo.
 
     Args:
-        source: a local folder, or a Hub repository id ``org/name``.
-        revision: branch, tag or commit of the Hub repository (``None``: ``main``).
+        revision: branch, tag or commit of the Hub repository (``None``: ``main``, or a
+            registry entry's pinned commit).
         cache_dir: Hub cache folder (default: ``HF_HUB_CACHE`` / ``~/.cache/huggingface/hub``).
         local_files_only: never touch the network; use the cache only (also implied by
             ``HF_HUB_OFFLINE=1``).
         force_download: download again even if cached.
         token: Hub token (default: the usual places — ``HF_TOKEN``, ``hf auth login``).
+    """
+
+    revision: str | None = None
+    cache_dir: str | os.PathLike | None = None
+    local_files_only: bool = False
+    force_download: bool = False
+    token: str | bool | None = None
+
+    def with_revision(self, revision: str | None) -> HubOptions:
+        """The same options at another revision."""
+        return dataclasses.replace(self, revision=revision)
+
+
+def fetch_model_files(
+    source: str | os.PathLike, hub: HubOptions | None = None, label: str | None = None
+) -> Path:
+    """Return a local folder holding ``config.json`` and ``model.safetensors``.
+
+    Args:
+        source: a local folder, or a Hub repository id ``org/name``.
+        hub: how to fetch from the Hub (ignored for a folder); default :class:`HubOptions`.
         label: how to name the model in error messages (e.g. its registry name).
 
     Raises:
@@ -75,17 +96,19 @@ def fetch_model_files(
     folder = Path(source).expanduser()
     if folder.is_dir():
         return _check_folder(folder, label)
+    hub = hub or HubOptions()
+    revision = hub.revision
     repo_id = str(source)
     where = f"{repo_id}@{revision or 'main'} on {constants.ENDPOINT}"
     filename = CONFIG_FILE
-    download = functools.partial(hf_hub_download, repo_id, cache_dir=cache_dir, token=token)
+    download = functools.partial(hf_hub_download, repo_id, cache_dir=hub.cache_dir, token=hub.token)
     try:
         # Resolves the revision to a commit and records it in the cache (offline use).
         download(
             CONFIG_FILE,
             revision=revision,
-            local_files_only=local_files_only,
-            force_download=force_download,
+            local_files_only=hub.local_files_only,
+            force_download=hub.force_download,
         )
         # That commit, from huggingface_hub's metadata of the file just cached (no request).
         cached = download(CONFIG_FILE, revision=revision, local_files_only=True, dry_run=True)
@@ -95,11 +118,11 @@ def fetch_model_files(
         download(
             WEIGHTS_FILE,
             revision=commit,
-            local_files_only=local_files_only,
-            force_download=force_download,
+            local_files_only=hub.local_files_only,
+            force_download=hub.force_download,
         )
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
-        cache = Path(cache_dir or constants.HF_HUB_CACHE)
+        cache = Path(hub.cache_dir or constants.HF_HUB_CACHE)
         name = f"hf-hub:{repo_id}" if label == repo_id else label
         raise ModelNotAvailableError(
             f"{label}: {where} is not in the local cache ({cache}) and it cannot be downloaded "

@@ -275,32 +275,18 @@ class TopoAudioModel(
 
     @classmethod
     def from_pretrained(
-        cls,
-        pretrained_model_name_or_path: str | os.PathLike,
-        *,
-        revision: str | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool = False,
-        force_download: bool = False,
-        token: str | bool | None = None,
-        map_location: str | torch.device = "cpu",
+        cls, pretrained_model_name_or_path: str | os.PathLike, **options: Any
     ) -> TopoAudioModel:
         """Load a registry name, ``hf-hub:org/name[@revision]`` or a local folder (given as a
         path: absolute or with a separator, ``./name``), strictly, from safetensors only.
 
-        The same function as :func:`topoaudio_zoo.from_pretrained`, with the same arguments.
+        The same function as :func:`topoaudio_zoo.from_pretrained`, with the same keyword
+        arguments (``revision``, ``cache_dir``, ``local_files_only``, ``force_download``,
+        ``token``, ``map_location``).
         """
         from .registry import from_pretrained
 
-        return from_pretrained(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            force_download=force_download,
-            token=token,
-            map_location=map_location,
-        )
+        return from_pretrained(pretrained_model_name_or_path, **options)
 
     @classmethod
     def from_folder(

@@ -24,7 +24,7 @@ from ..backbones import list_architectures
 from ..backbones.registry import add_name_check
 from ..devices import resolve_device
 from .config import TOP_LEVEL_KEYS
-from .hub import CONFIG_FILE, WEIGHTS_FILE, ModelNotAvailableError, fetch_model_files
+from .hub import CONFIG_FILE, WEIGHTS_FILE, HubOptions, ModelNotAvailableError, fetch_model_files
 from .model import TopoAudioModel
 
 __all__ = [
@@ -212,17 +212,12 @@ def _is_path(source: str | os.PathLike) -> bool:
 
 
 def locate_model_files(
-    name_or_path: str | os.PathLike,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    local_files_only: bool = False,
-    force_download: bool = False,
-    token: str | bool | None = None,
+    name_or_path: str | os.PathLike, hub: HubOptions | None = None
 ) -> tuple[Path, str]:
     """The folder holding a model's ``config.json`` and ``model.safetensors``, and its label.
 
     Shipped weights and local folders are used in place, with no network; Hub models are
-    found in the cache or downloaded into it (see :func:`from_pretrained` for the arguments).
+    found in the cache or downloaded into it, as ``hub`` says (see :func:`from_pretrained`).
 
     Returns:
         ``(folder, label)``: label names the model in messages (registry name or source).
@@ -233,15 +228,10 @@ def locate_model_files(
             weights.
     """
     source = str(name_or_path)
-    fetch = dict(
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-        force_download=force_download,
-        token=token,
-    )
+    hub = hub or HubOptions()
     if source.startswith("hf-hub:"):
-        repo, revision = _split_hub_id(source, revision)
-        return fetch_model_files(repo, revision=revision, label=source, **fetch), source
+        repo, revision = _split_hub_id(source, hub.revision)
+        return fetch_model_files(repo, hub.with_revision(revision), label=source), source
     if source.startswith("local-dir:") or _is_path(name_or_path):
         source = source.removeprefix("local-dir:")
         folder = Path(source).expanduser()
@@ -257,12 +247,12 @@ def locate_model_files(
         )
     entry = get_entry(source)
     local = entry.local_path()
-    if local is not None and revision is None and not force_download:
+    if local is not None and hub.revision is None and not hub.force_download:
         return local, entry.name
     if entry.hub_repo is None:
         raise ValueError(_where_to_get(entry))
     folder = fetch_model_files(
-        entry.hub_repo, revision=revision or entry.revision, label=entry.name, **fetch
+        entry.hub_repo, hub.with_revision(hub.revision or entry.revision), label=entry.name
     )
     return folder, entry.name
 
@@ -300,14 +290,8 @@ def from_pretrained(
             device (checked before anything is downloaded).
     """
     device = resolve_device(map_location)
-    folder, label = locate_model_files(
-        name_or_path,
-        revision=revision,
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-        force_download=force_download,
-        token=token,
-    )
+    hub = HubOptions(revision, cache_dir, local_files_only, force_download, token)
+    folder, label = locate_model_files(name_or_path, hub)
     entry = _REGISTRY.get(str(name_or_path))
     shipped = entry is not None and entry.sha256 is not None and folder == entry.local_path()
     sha256 = entry.sha256 if shipped else None
