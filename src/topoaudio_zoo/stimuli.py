@@ -50,6 +50,14 @@ def pure_tone(
     return _ramped(np.sin(2 * math.pi * freq * _times(duration, sr)), sr, ramp, rms)
 
 
+def _sinusoidally_modulated(
+    carrier: np.ndarray, modulation: float, depth: float, sr: int, rms: float | None
+) -> torch.Tensor:
+    """``carrier`` ``(samples,)`` times ``1 + depth · sin(2π · modulation · t)``, ramped."""
+    t = np.arange(carrier.size) / sr
+    return _ramped((1 + depth * np.sin(2 * math.pi * modulation * t)) * carrier, sr, 0.01, rms)
+
+
 def am_tone(
     carrier: float,
     modulation: float,
@@ -60,8 +68,7 @@ def am_tone(
 ) -> torch.Tensor:
     """A ``carrier`` Hz sine, sinusoidally amplitude-modulated at ``modulation`` Hz."""
     t = _times(duration, sr)
-    envelope = 1 + depth * np.sin(2 * math.pi * modulation * t)
-    return _ramped(envelope * np.sin(2 * math.pi * carrier * t), sr, 0.01, rms)
+    return _sinusoidally_modulated(np.sin(2 * math.pi * carrier * t), modulation, depth, sr, rms)
 
 
 def am_noise(
@@ -73,10 +80,8 @@ def am_noise(
     rms: float | None = DEFAULT_RMS,
 ) -> torch.Tensor:
     """White noise sinusoidally amplitude-modulated at ``modulation`` Hz."""
-    t = _times(duration, sr)
-    noise = np.random.default_rng(seed).standard_normal(t.size)
-    envelope = 1 + depth * np.sin(2 * math.pi * modulation * t)
-    return _ramped(envelope * noise, sr, 0.01, rms)
+    noise = np.random.default_rng(seed).standard_normal(_times(duration, sr).size)
+    return _sinusoidally_modulated(noise, modulation, depth, sr, rms)
 
 
 def harmonic_complex(

@@ -177,25 +177,5 @@ class ASTCoch(Backbone):
         return [f"blocks.{index}.mlp.fc1" for index in range(len(self.blocks))]
 
 
-@register_architecture("ast_coch")
-def ast_coch(
-    heads: HeadsSpec = None,
-    input_size: tuple[int, int] = (211, 390),
-    patch_size: int = 16,
-    patch_stride: int | None = None,
-    depth: int = 12,
-    embed_dim: int = 768,
-    num_heads: int = 12,
-    mlp_ratio: float = 4.0,
-) -> ASTCoch:
-    """AST/ViT on the cochleagram; ViT-B by default, smaller by keyword (see the module doc)."""
-    return ASTCoch(
-        heads=heads,
-        input_size=input_size,
-        patch_size=patch_size,
-        patch_stride=patch_stride,
-        depth=depth,
-        embed_dim=embed_dim,
-        num_heads=num_heads,
-        mlp_ratio=mlp_ratio,
-    )
+# AST/ViT on the cochleagram; ViT-B by default, smaller by keyword (see the module doc).
+ast_coch = register_architecture("ast_coch")(ASTCoch)

@@ -1,4 +1,13 @@
-"""``topoaudio-zoo brain MODEL [MODEL ...] --dataset D --out DIR``: fMRI encoding models."""
+"""``topoaudio-zoo brain MODEL [MODEL ...] --dataset D --out DIR``: brain predictivity (NH2015
+components, NH2015/B2021 voxels) by ridge regression.
+
+Predict human auditory fMRI responses to the 165 NH2015 natural sounds from each layer of each
+MODEL under the protocol of Tuckute et al. (2023): time-averaged features, ridge regression with
+the penalty chosen by exact leave-one-out, 10 splits of 83/82 sounds, best layer chosen on
+held-out splits. The time-averaged cochleagram is always scored as an anchor. Writes brain.json
+(per-layer and best-layer R² keyed by component or ROI), brain.md and PNG figures into --out.
+See topoaudio_zoo.brain.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +16,13 @@ import json
 from pathlib import Path
 
 from ..atomic import atomic_write_text
+from .command import add_command
 
 DATASETS = ("nh2015-components", "nh2015", "b2021")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "brain",
-        help="brain predictivity (NH2015 components, NH2015/B2021 voxels) by ridge regression",
-        description=(
-            "Predict human auditory fMRI responses to the 165 NH2015 natural sounds from each "
-            "layer of each MODEL under the protocol of Tuckute et al. (2023): time-averaged "
-            "features, ridge regression with the penalty chosen by exact leave-one-out, 10 "
-            "splits of 83/82 sounds, best layer chosen on held-out splits. The time-averaged "
-            "cochleagram is always scored as an anchor. Writes brain.json (per-layer and "
-            "best-layer R² keyed by component or ROI), brain.md and PNG figures into --out. "
-            "See topoaudio_zoo.brain."
-        ),
-    )
+    parser = add_command(subparsers, "brain", __doc__, run)
     parser.add_argument(
         "models",
         nargs="+",
@@ -70,7 +68,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads (default 1)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

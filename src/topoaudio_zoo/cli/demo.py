@@ -1,4 +1,5 @@
-"""``topoaudio-zoo demo --out DIR``: the project's one-command demonstration (no network).
+"""``topoaudio-zoo demo --out DIR``: cochleagram and tonotopy figures of the shipped models (no
+network needed).
 
 1. The cochleagram of a synthesised sound (harmonic tones, then amplitude-modulated noise).
 2. Tonotopy: log-spaced pure tones (50 Hz – 8 kHz) played to the embedded default TopoAudio
@@ -12,21 +13,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .command import add_command
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..zoo.registry import DEFAULT_BASELINE, DEFAULT_MODEL
 
-    parser = subparsers.add_parser(
-        "demo",
-        help="cochleagram and tonotopy figures of the shipped models (no network needed)",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "demo", __doc__, run)
     parser.add_argument("--out", type=Path, default=Path("demo"), help="output folder")
     parser.add_argument("--model", default=None, help=f"TopoAudio model ({DEFAULT_MODEL})")
     parser.add_argument("--baseline", default=None, help=f"baseline model ({DEFAULT_BASELINE})")
     parser.add_argument("--tones", type=int, default=48, help="pure tones, 50 Hz to 8 kHz")
-    parser.set_defaults(func=run)
 
 
 def _cochleagram_figure(out: Path) -> list[Path]:

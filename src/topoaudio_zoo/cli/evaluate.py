@@ -1,4 +1,13 @@
-"""``topoaudio-zoo evaluate MODEL [MODEL ...]``: accuracy and topography of trained models."""
+"""``topoaudio-zoo evaluate MODEL [MODEL ...]``: accuracy on held-out voices/instruments and
+smoothness per topographic layer.
+
+Evaluate models on the test split of the Word-Speaker-Noise mixtures built from a Speech
+Commands-format speech corpus and an NSynth-format background corpus (the offline corpora of
+`topoaudio-zoo make-corpus`): top-1 accuracy per task on held-out voices and instruments, and
+the smoothness (TDANN) of every topographic layer, response-based (pure tones + test clips) and
+weight-based. With --baseline, check every other model against it: smoother at every layer and
+word accuracy within --max-word-drop. See topoaudio_zoo.analysis.evaluation.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +15,11 @@ import argparse
 import json
 from pathlib import Path
 
+from .command import add_command
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="accuracy on held-out voices/instruments and smoothness per topographic layer",
-        description=(
-            "Evaluate models on the test split of the Word-Speaker-Noise mixtures built from a "
-            "Speech Commands-format speech corpus and an NSynth-format background corpus (the "
-            "offline corpora of `topoaudio-zoo make-corpus`): top-1 accuracy per task on "
-            "held-out voices and instruments, and the smoothness (TDANN) of every topographic "
-            "layer, response-based (pure tones + test clips) and weight-based. With "
-            "--baseline, check every other model against it: smoother at every layer and word "
-            "accuracy within --max-word-drop. See topoaudio_zoo.analysis.evaluation."
-        ),
-    )
+    parser = add_command(subparsers, "evaluate", __doc__, run)
     parser.add_argument("models", nargs="+", help="registry names, hf-hub: ids or folders")
     parser.add_argument("--speech", type=Path, default=Path("data/speech-commands"))
     parser.add_argument("--background", type=Path, default=Path("data/nsynth"))
@@ -50,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write the accuracies into each local model folder's config.json and card",
     )
-    parser.set_defaults(func=run)
 
 
 def _metrics_for_config(result: dict, protocol: str) -> dict:

@@ -1,9 +1,19 @@
-"""``topoaudio-zoo extract MODEL AUDIO... [--layers L...] --out FILE.h5``: activations on sheets."""
+"""``topoaudio-zoo extract MODEL AUDIO... [--layers L...] --out FILE.h5``: extract unit activations
+on the cortical sheets into one file.
+
+Run every sound of AUDIO (files, or folders searched recursively for every format soundfile
+reads: .wav .flac .ogg .oga .opus .mp3 .aiff .au ...) through MODEL (mono, resampled to the
+model's rate, centre crop/pad, RMS-normalised) and stream the activations of --layers, units
+placed on their cortical sheets, into the HDF5 file --out. Read it with
+topoaudio_zoo.load_activations(FILE) or h5py.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from .command import add_command
 
 
 def _positive_int(text: str) -> int:
@@ -14,18 +24,7 @@ def _positive_int(text: str) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "extract",
-        help="extract unit activations on the cortical sheets into one file",
-        description=(
-            "Run every sound of AUDIO (files, or folders searched recursively for every format "
-            "soundfile reads: .wav .flac .ogg .oga .opus .mp3 .aiff .au ...) through MODEL "
-            "(mono, resampled to the model's rate, centre "
-            "crop/pad, RMS-normalised) and stream the activations of --layers, units placed on "
-            "their cortical sheets, into the HDF5 file --out. Read it with "
-            "topoaudio_zoo.load_activations(FILE) or h5py."
-        ),
-    )
+    parser = add_command(subparsers, "extract", __doc__, run)
     parser.add_argument("model", help="registry name, hf-hub:org/name[@revision] or model folder")
     parser.add_argument("audio", nargs="+", type=Path, help="audio files or folders")
     parser.add_argument(
@@ -57,7 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dtype", choices=("float32", "float16"), default="float32")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

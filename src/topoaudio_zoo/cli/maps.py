@@ -1,4 +1,5 @@
-"""``topoaudio-zoo maps MODEL [--baseline MODEL] --out DIR``: cortical maps with statistics.
+"""``topoaudio-zoo maps MODEL [--baseline MODEL] --out DIR``: tonotopy, AM, category and component
+maps with statistics against nulls.
 
 For every layer: the tonotopic map (pure tones, 50 Hz – 8 kHz), the amplitude-modulation map
 (noise carriers, 2–64 Hz, plus an unmodulated control) and, with --data-dir (the NH2015 165
@@ -12,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from .command import add_command
 
 
 def add_map_options(parser: argparse.ArgumentParser) -> None:
@@ -53,14 +56,8 @@ def add_map_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "maps",
-        help="tonotopy, AM, category and component maps with statistics against nulls",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "maps", __doc__, run)
     add_map_options(parser)
-    parser.set_defaults(func=run)
 
 
 def compute_maps(args: argparse.Namespace) -> list:

@@ -1,4 +1,5 @@
-"""``topoaudio-zoo report MODEL --baseline MODEL --out DIR``: one page about a model.
+"""``topoaudio-zoo report MODEL --baseline MODEL --out DIR``: one page (Markdown + HTML): accuracy,
+smoothness, every map, brain scores.
 
 Accuracy (the metrics recorded in each model's config), weight smoothness of every topographic
 layer, every map of ``topoaudio-zoo maps`` with its statistics and figures and, when brain
@@ -16,18 +17,14 @@ import json
 import re
 from pathlib import Path
 
+from .command import add_command
 from .maps import add_map_options, compute_maps
 
 _BRAIN_DEFAULT = Path("checkpoints/brain")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "report",
-        help="one page (Markdown + HTML): accuracy, smoothness, every map, brain scores",
-        description=__doc__.split("\n\n", 1)[1],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "report", __doc__, run)
     add_map_options(parser)
     parser.add_argument(
         "--brain",
@@ -35,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help=f"brain-score JSON file or folder of them (default: {_BRAIN_DEFAULT} if present)",
     )
-    parser.set_defaults(func=run)
 
 
 def _accuracy_section(names: list[str]) -> list[str]:
