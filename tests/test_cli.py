@@ -53,6 +53,7 @@ def test_the_readme_documents_every_subcommand():
     assert not undocumented
 
 
+@pytest.mark.slow
 def test_console_script_help_lists_every_subcommand():
     result = subprocess.run(
         [sys.executable, "-m", "topoaudio_zoo.cli", "--help"],
@@ -73,6 +74,7 @@ def test_every_subcommand_has_help(name, capsys):
     assert usage.startswith("usage: topoaudio-zoo") and f" {name}" in usage
 
 
+@pytest.mark.slow
 def test_cochleagram_command_draws_the_tone_at_its_frequency(tmp_path, monkeypatch):
     t = np.arange(16000) / 16000
     sf.write(tmp_path / "tone.wav", 0.3 * np.sin(2 * np.pi * 1000 * t), 16000)
@@ -120,15 +122,17 @@ def test_demo_command_draws_the_sound_and_tonotopy_of_shipped_models(tmp_path, c
     for name, layers in expected.items():
         panels = drawn[name]
         assert sorted(_layer_of(title) for title, _ in panels) == sorted(2 * layers), name
-        headers = " ".join(title for title, _ in panels)
-        assert "TopoAudio" in headers and "baseline" in headers, name
+        for title, _ in panels:
+            assert re.search(r"I=-?[0-9.]+ \(p=[0-9.]+\)\nsmooth\. -?[0-9.]+ \(p=", title), title
         for title, best_frequency in panels:
             assert best_frequency.count() > 0, title
             assert 50 <= best_frequency.min() < best_frequency.max() <= 8000, title
     printed = capsys.readouterr().out
     assert "tonotopy skipped" not in printed
+    assert "TopoAudio" in printed and "baseline" in printed
+    cell = r"I +-?[0-9.]+ \(p=[0-9.]+\)  sm\. +-?[0-9.]+ \(p=[0-9.]+\)"
     for layer in (layer for stage in stages for layer in convs[stage]):
-        assert re.search(rf"^  {re.escape(layer)} +[0-9.-]+ +[0-9.-]+$", printed, re.M), layer
+        assert re.search(rf"^  {re.escape(layer)} +{cell} +{cell}$", printed, re.M), layer
 
 
 class Panels(dict):
@@ -167,5 +171,5 @@ def assert_drawn(png: Path) -> None:
 
 
 def _layer_of(title: str) -> str:
-    """``"TopoAudio name\\n\\nlayer1.1.conv2  (smoothness 0.12)"`` → ``"layer1.1.conv2"``."""
-    return title.splitlines()[-1].split()[0]
+    """``"layer1.1.conv2\\nI=0.41 (p=0.001)\\nsmooth. 0.12 (p=0.02)"`` → ``"layer1.1.conv2"``."""
+    return title.splitlines()[0]

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from topoaudio_zoo.analysis.evaluation import acceptance, evaluate_model
-from topoaudio_zoo.analysis.tonotopy import tone_set, tonotopy_maps
 from topoaudio_zoo.cli import main
 from topoaudio_zoo.data import WSNDataModule
+from topoaudio_zoo.maps import family_maps, tone_family
+from topoaudio_zoo.stimuli import tone_set
 from topoaudio_zoo.topography import sheet_shape
 from topoaudio_zoo.zoo import TopoAudioModel
 
@@ -120,15 +121,15 @@ def test_acceptance_needs_every_layer_smoother_and_word_accuracy_within_bounds()
 
 def test_tonotopy_maps_give_each_unit_its_best_tone(corpora):
     model = _model(_datamodule(corpora))
-    freqs, tones = tone_set(model, count=12)
+    freqs, tones = tone_set(model.sample_rate, model.clip_samples, count=12)
     assert tones.shape == (12, CLIP) and freqs[0] == pytest.approx(50) and freqs[-1] == 8000
     layer = "layer1.0.conv1"
     conv = dict(model.backbone.named_modules())[layer]
     with torch.no_grad():
         conv.weight[3].zero_()  # unit 3 no longer depends on the sound
-    (sheet,) = tonotopy_maps(model, [layer], freqs, tones)
-    assert sheet.best_frequency.shape == sheet_shape(conv.out_channels)
-    flat = sheet.best_frequency.reshape(-1)
+    (sheet,) = family_maps(model, tone_family(model, count=12), [layer], n_permutations=20)
+    assert sheet.preferred.shape == sheet_shape(conv.out_channels)
+    flat = sheet.preferred.reshape(-1)
     assert np.isnan(flat[3])
     assert np.isin(flat[~np.isnan(flat)], freqs).all()
     response = "layer1.0.relu1"  # the conv's units after its batch-norm and ReLU

@@ -13,7 +13,7 @@ import numpy as np
 
 from .atomic import atomic_path
 
-__all__ = ["frequency_ticks", "plot_best_frequency_maps", "plot_cochleagram", "save_figure"]
+__all__ = ["frequency_ticks", "plot_cochleagram", "save_figure"]
 
 _NICE_FREQUENCIES = (50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 
@@ -84,56 +84,4 @@ def plot_cochleagram(
         ax.set_title(title)
     fig.colorbar(image, ax=ax, label="compressed envelope (a.u.)")
     fig.tight_layout()
-    return save_figure(fig, out)
-
-
-def plot_best_frequency_maps(
-    columns: dict[str, list],
-    out: str | os.PathLike,
-    title: str = "",
-    freq_range: tuple[float, float] = (50.0, 8000.0),
-) -> Path:
-    """Best-frequency maps side by side: one column per model, one row per layer.
-
-    Args:
-        columns: ``{column title: [TonotopyMap, ...]}``, the same layers in every column.
-        out: the PNG path.
-        title: figure title.
-        freq_range: ends of the log-frequency colour scale in Hz.
-    """
-    from matplotlib.colors import LogNorm
-
-    names = list(columns)
-    rows = len(columns[names[0]])
-    heights = [m.best_frequency.shape[0] / m.best_frequency.shape[1] for m in columns[names[0]]]
-    fig, axes = plt.subplots(
-        rows,
-        len(names),
-        figsize=(3.4 * len(names) + 1.4, sum(2.8 * h + 0.45 for h in heights) + 0.9),
-        squeeze=False,
-        gridspec_kw={"height_ratios": heights},
-        dpi=110,
-        layout="constrained",
-    )
-    cmap = plt.get_cmap("turbo").with_extremes(bad="0.75")
-    norm = LogNorm(*freq_range)
-    image = None
-    for col, name in enumerate(names):
-        for row, sheet_map in enumerate(columns[name]):
-            ax = axes[row, col]
-            image = ax.imshow(
-                np.ma.masked_invalid(sheet_map.best_frequency),
-                cmap=cmap,
-                norm=norm,
-                interpolation="nearest",
-            )
-            ax.set_xticks([])
-            ax.set_yticks([])
-            label = f"{sheet_map.layer}  (smoothness {sheet_map.smoothness:.2f})"
-            ax.set_title(f"{name}\n\n{label}" if row == 0 else label, fontsize=8)
-    bar = fig.colorbar(image, ax=axes, shrink=0.5, label="best frequency (Hz)")
-    ticks = [f for f in _NICE_FREQUENCIES if freq_range[0] <= f <= freq_range[1]]
-    bar.set_ticks(ticks, labels=[f"{f // 1000}k" if f >= 1000 else str(f) for f in ticks])
-    if title:
-        fig.suptitle(title, fontsize=10)
     return save_figure(fig, out)

@@ -13,7 +13,15 @@ import torch
 
 from .audio import DEFAULT_RMS, normalize_rms
 
-__all__ = ["am_noise", "am_tone", "demo_sound", "harmonic_complex", "log_spaced", "pure_tone"]
+__all__ = [
+    "am_noise",
+    "am_tone",
+    "demo_sound",
+    "harmonic_complex",
+    "log_spaced",
+    "pure_tone",
+    "tone_set",
+]
 
 
 def _ramped(signal: np.ndarray, sr: int, ramp: float, rms: float | None) -> torch.Tensor:
@@ -110,3 +118,17 @@ def demo_sound(sr: int = 20000, duration: float = 2.0) -> torch.Tensor:
     length = round(duration * sr)
     sound = torch.nn.functional.pad(sound, (0, max(0, length - sound.numel())))[:length]
     return normalize_rms(sound)
+
+
+def tone_set(
+    sr: int, samples: int, low: float = 50.0, high: float = 8000.0, count: int = 48
+) -> tuple[np.ndarray, torch.Tensor]:
+    """Pure tones log-spaced from ``low`` to ``high`` Hz, each filling ``samples`` at ``sr`` Hz.
+
+    Returns:
+        ``(frequencies (count,) Hz, waveforms (count, samples))``: 10 ms ramps, demeaned,
+        RMS 0.1.
+    """
+    freqs = log_spaced(low, high, count)
+    tones = torch.stack([pure_tone(f, samples / sr, sr) for f in freqs])
+    return freqs, tones[:, :samples]

@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..stimuli import tone_set
 from ..topography import smoothness, weight_smoothness
 from ..zoo.model import TopoAudioModel
 from .responses import unit_responses
-from .tonotopy import tone_set
 
 __all__ = ["acceptance", "evaluate_model"]
 
@@ -91,7 +91,7 @@ def evaluate_model(
     _check_labels(model, datamodule.tasks)
     model.eval()
     accuracy, counts, clips = _accuracy(model, datamodule.test_dataloader(), n_clips)
-    _, tones = tone_set(model, count=n_tones)
+    _, tones = tone_set(model.sample_rate, model.clip_samples, count=n_tones)
     layers = model.topographic_loss().layer_names
     # The recorded protocol: each conv's raw output, mean over frequency and time.
     responses = unit_responses(model, torch.cat([tones, clips]), layers, raw=True)

@@ -4,8 +4,10 @@ network needed).
 1. The cochleagram of a synthesised sound (harmonic tones, then amplitude-modulated noise).
 2. Tonotopy: log-spaced pure tones (50 Hz – 8 kHz) played to the embedded default TopoAudio
    model and its non-topographic baseline (both shipped in ``checkpoints/``); every unit of every
-   topographic layer gets its best frequency; the maps are drawn side by side on the cortical
-   sheets with a log-frequency colour bar, and each map's smoothness is printed.
+   topographic layer gets its best frequency; the maps are drawn on the cortical sheets with a
+   log-frequency colour bar (rows: the two models), and each map's Moran's I and the TDANN
+   smoothness of its tuning curves are printed and shown with their p-values against units
+   shuffled on the sheet (topoaudio_zoo.maps; `topoaudio-zoo maps` gives every other map).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", default=None, help=f"TopoAudio model ({DEFAULT_MODEL})")
     parser.add_argument("--baseline", default=None, help=f"baseline model ({DEFAULT_BASELINE})")
     parser.add_argument("--tones", type=int, default=48, help="pure tones, 50 Hz to 8 kHz")
+    parser.add_argument(
+        "--permutations", type=int, default=1000, help="draws of the sheet-permutation null"
+    )
 
 
 def _cochleagram_figure(out: Path) -> list[Path]:
@@ -50,38 +55,67 @@ def _cochleagram_figure(out: Path) -> list[Path]:
     return [wav, png]
 
 
-def _tonotopy_figures(out: Path, names: dict[str, str], n_tones: int) -> list[Path]:
-    from ..analysis.tonotopy import tone_set, tonotopy_maps
-    from ..plotting import plot_best_frequency_maps
+def _tonotopy_figures(
+    out: Path, names: dict[str, str], n_tones: int, n_permutations: int
+) -> list[Path]:
+    from ..maps import ModelMaps, family_maps, tone_family
+    from ..maps.plots import plot_tuning_maps
     from ..zoo.registry import from_pretrained
 
     models = {label: from_pretrained(name) for label, name in names.items()}
     first = next(iter(models.values()))
-    freqs, tones = tone_set(first, count=n_tones)
+    family = tone_family(first, count=n_tones)
     layers = first.topographic_loss().layer_names
-    maps = {label: tonotopy_maps(m, layers, freqs, tones) for label, m in models.items()}
-    print(f"best-frequency map smoothness ({n_tones} pure tones, 50 Hz – 8 kHz):")
-    print(f"  {'layer':<22}" + "".join(f"{label:>36}" for label in maps))
+    maps = {
+        label: ModelMaps(
+            label,
+            layers,
+            n_permutations,
+            {"tonotopy": family_maps(m, family, layers, n_permutations)},
+        )
+        for label, m in models.items()
+    }
+    print(
+        f"best-frequency maps ({n_tones} pure tones, 50 Hz – 8 kHz): Moran's I of the map and "
+        f"smoothness of the tuning curves, p against {n_permutations} sheet permutations"
+    )
+    print(f"  {'layer':<22}" + "".join(f"{label:>44}" for label in maps))
     for index, layer in enumerate(layers):
-        row = "".join(f"{maps[label][index].smoothness:>36.3f}" for label in maps)
-        print(f"  {layer:<22}{row}")
-    written = []
+        cells = []
+        for result in maps.values():
+            item = result.tuning["tonotopy"][index]
+            i, smooth = item.morans_i, item.smoothness
+            cells.append(
+                f"I {i.value:5.2f} (p={i.p_value:.3f})  sm. {smooth.value:5.2f} "
+                f"(p={smooth.p_value:.3f})"
+            )
+        print(f"  {layer:<22}" + "".join(f"{cell:>44}" for cell in cells))
     stages = sorted({layer.split(".")[0] for layer in layers})
     last_of_stage = [max(i for i, ly in enumerate(layers) if ly.startswith(s)) for s in stages]
-    written.append(
-        plot_best_frequency_maps(
-            {label: [m[i] for i in last_of_stage] for label, m in maps.items()},
+
+    def subset(indices: list[int]) -> list[ModelMaps]:
+        return [
+            ModelMaps(m.model, [layers[i] for i in indices], n_permutations,
+                      {"tonotopy": [m.tuning["tonotopy"][i] for i in indices]})
+            for m in maps.values()
+        ]  # fmt: skip
+
+    written = [
+        plot_tuning_maps(
+            subset(last_of_stage),
+            "tonotopy",
             out / "tonotopy.png",
-            title="Best frequency of every unit on its cortical sheet (last conv of each stage)",
+            title="Best frequency of every unit on its sheet (last conv of each stage)",
         )
-    )
+    ]
     for stage in stages:
         rows = [i for i, layer in enumerate(layers) if layer.startswith(stage + ".")]
         written.append(
-            plot_best_frequency_maps(
-                {label: [m[i] for i in rows] for label, m in maps.items()},
+            plot_tuning_maps(
+                subset(rows),
+                "tonotopy",
                 out / f"tonotopy_{stage}.png",
-                title=f"Best-frequency maps, {stage}",
+                title=f"Best-frequency maps, {stage} (rows: models)",
             )
         )
     return written
@@ -102,6 +136,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"tonotopy skipped: no shipped weights for {', '.join(defaults_missing)}")
     else:
         labels = {f"TopoAudio {model}": model, f"baseline {baseline}": baseline}
-        written += _tonotopy_figures(args.out, labels, args.tones)
+        written += _tonotopy_figures(args.out, labels, args.tones, args.permutations)
     print("\n".join(f"wrote {path}" for path in written))
     return 0

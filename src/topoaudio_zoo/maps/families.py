@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..analysis.tonotopy import tone_set
-from ..stimuli import am_noise
+from ..stimuli import am_noise, tone_set
 from ..zoo.model import TopoAudioModel
 from .responses import sheet_responses
 from .stats import MapStatistic, sheet_permutation_test, smoothness_permutation_test
@@ -99,7 +98,7 @@ def tone_family(
             )
     if count < 2:
         raise ValueError(f"count: a tone family needs at least 2 tones, got {count}")
-    freqs, tones = tone_set(model, low, high, count)
+    freqs, tones = tone_set(model.sample_rate, model.clip_samples, low, high, count)
     return StimulusFamily("tonotopy", "frequency (Hz)", freqs, tones[:, None])
 
 

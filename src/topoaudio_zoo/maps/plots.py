@@ -24,7 +24,9 @@ from .model_maps import ModelMaps
 
 __all__ = ["plot_all", "plot_category_maps", "plot_components", "plot_tuning_maps"]
 
-_NICE = (2, 4, 8, 16, 32, 64, 50, 100, 200, 500, 1000, 2000, 5000, 8000)
+# Colour-bar ticks: powers of 2 for modulation rates, 1-2-5 steps for frequencies.
+_NICE_RATES = (2, 4, 8, 16, 32, 64, 128)
+_NICE_FREQUENCIES = (50, 100, 200, 500, 1000, 2000, 5000, 8000, 10000)
 
 
 def _p(value: float) -> str:
@@ -79,7 +81,8 @@ def plot_tuning_maps(
             )
         axes[row, 0].set_ylabel(result.model, fontsize=8)
     bar = fig.colorbar(image, ax=axes, shrink=0.8, label=f"preferred {first[0].parameter}")
-    ticks = list(values) if len(values) <= 8 else [v for v in _NICE if values[0] <= v <= values[-1]]
+    nice = _NICE_FREQUENCIES if values[-1] / values[0] > 100 else _NICE_RATES
+    ticks = list(values) if len(values) <= 8 else [v for v in nice if values[0] <= v <= values[-1]]
     bar.ax.yaxis.set_minor_formatter(NullFormatter())
     bar.set_ticks(ticks, labels=[f"{v / 1000:g}k" if v >= 1000 else f"{v:g}" for v in ticks])
     fig.suptitle(
@@ -132,8 +135,9 @@ def plot_components(
     """Response components: profile by category (top) and weight maps per layer, per model.
 
     Each model's block has one column per component; its first row is the component's mean
-    response per category (one colour scale per model: components are scaled differently),
-    the next rows its weights on each layer's sheet (Moran's I and sheet p in the titles).
+    response per category, the next rows its weights on each layer's sheet (Moran's I and sheet
+    p in the titles). A component's scale is arbitrary (profile × weight), so its weights are
+    shown divided by their largest magnitude over the layers drawn, on the block's colour bar.
     """
     found = [m for m in models if m.components is not None]
     if not found:
@@ -148,6 +152,10 @@ def plot_components(
     blocks = fig.subfigures(1, len(found), squeeze=False)[0]
     for block, result in zip(blocks, found, strict=True):
         comps = result.components
+        sheets = [np.asarray(comps.weights[layer], dtype=float) for layer in layers]  # (c, H, W)
+        per_component = np.nanmax([np.nanmax(np.abs(w), axis=(1, 2)) for w in sheets], axis=0)
+        scale = np.where(per_component > 0, per_component, 1.0)
+        norm = Normalize(-1.0 if min(np.nanmin(w) for w in sheets) < 0 else 0.0, 1.0)
         axes = block.subplots(
             len(layers) + 1,
             n_comp,
@@ -163,17 +171,19 @@ def plot_components(
             ax.invert_yaxis()
             ax.set_title(f"component {index + 1}", fontsize=7)
             for row, layer in enumerate(layers, start=1):
-                weights = comps.weights[layer][index]
+                weights = np.asarray(comps.weights[layer][index], dtype=float) / scale[index]
                 stat = comps.morans_i[layer][index]
                 panel = axes[row, index]
-                panel.imshow(
+                image = panel.imshow(
                     np.ma.masked_invalid(weights),
                     cmap=plt.get_cmap("viridis").with_extremes(bad="0.75"),
+                    norm=norm,
                     interpolation="nearest",
                 )
                 panel.set_xticks([])
                 panel.set_yticks([])
                 panel.set_title(f"{layer} I={stat.value:.2f} p={_p(stat.p_value)}", fontsize=5)
+        block.colorbar(image, ax=axes[1:, :], shrink=0.8, label="weight / component's largest")
         block.suptitle(
             f"{result.model}: {comps.method.upper()} components of responses to "
             f"{result.sound_set} (profile by category; weights per sheet)",
