@@ -23,6 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("models", nargs="+", help="registry names, hf-hub: ids or folders")
     parser.add_argument("--speech", type=Path, default=Path("data/speech-commands"))
     parser.add_argument("--background", type=Path, default=Path("data/nsynth"))
+    parser.add_argument(
+        "--background-format",
+        default="nsynth",
+        help="layout of --background: nsynth, esc50, audio_folder or backgrounds (the corpus of "
+        "`make-corpus backgrounds`)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="the data seed used in training")
     parser.add_argument("--speaker-holdout", type=float, default=0.1)
     parser.add_argument(
@@ -87,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
     datamodule = WSNDataModule(
         speech=str(args.speech),
         background=str(args.background),
+        background_format=args.background_format,
         sr=first.sample_rate,
         clip_samples=first.clip_samples,
         rms=first.config["rms"],

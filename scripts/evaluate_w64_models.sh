@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Export the second-generation models trained by scripts/train_w64_models.sh into zoo folders
+# and measure them with the project's commands: accuracy and smoothness (`evaluate`, recorded in
+# each model's config), NH2015 brain predictivity (`brain`, beside the width-32 baseline) and
+# every map with its statistics (`report`, which also writes maps.json and the map figures).
+# NH2015 (evaluation only) is read from $NH2015_DIR (default ../shared/data/nh2015).
+#   bash scripts/evaluate_w64_models.sh [MODEL ...]   # default: the baseline and tau = 25
+set -euo pipefail
+cd "$(dirname "$0")/.."
+zoo=.venv/bin/topoaudio-zoo
+nh2015=${NH2015_DIR:-../shared/data/nh2015}
+out=checkpoints/w64
+baseline=baseline-cochresnet18w64
+models=("${@:-$baseline topoaudio-cochresnet18w64-tau25}")
+read -r -a models <<< "${models[*]}"
+layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
+mkdir -p "$out"
+
+for name in "${models[@]}"; do
+  if [ ! -f "checkpoints/$name/model.safetensors" ]; then
+    $zoo export "runs/cpu/$name/final.ckpt" "checkpoints/$name"
+  fi
+  sha256sum "checkpoints/$name/model.safetensors"
+done
+
+$zoo evaluate "${models[@]}" --baseline "$baseline" --max-word-drop 0.02 \
+  --speech data/speech-commands-multi --background data/backgrounds --background-format backgrounds \
+  --out "$out/evaluation.json" --markdown "$out/evaluation.md" --record
+$zoo brain baseline-cochresnet18w32 "${models[@]}" --dataset nh2015-components \
+  --reference "$baseline" --data-dir "$nh2015" --out "$out/brain"
+for name in "${models[@]}"; do
+  [ "$name" = "$baseline" ] && continue
+  $zoo report "$name" --baseline "$baseline" --layers "${layers[@]}" --data-dir "$nh2015" \
+    --brain "$out/brain" --out "$out/report-$name"
+done
