@@ -459,6 +459,7 @@ def _peak_numpy_bytes(model, n: int, out: Path | None) -> int:
     return peak
 
 
+@pytest.mark.slow
 def test_streaming_memory_stays_flat_in_the_number_of_sounds(resnet, tmp_path):
     n = 24
     row_bytes = 6 * 106 * 15 * 4  # one sound of conv1_relu1 unpooled, float32
@@ -499,6 +500,7 @@ def test_cli_extract_writes_a_file(resnet, sounds, tmp_path, capsys):
         np.testing.assert_allclose(written[layer], expected[layer][rows], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_cli_extract_reports_bad_layers_and_audio(resnet, tmp_path, capsys):
     folder = tmp_path / "model"
     resnet.save_pretrained(folder)

@@ -162,6 +162,7 @@ def _unbalanced_background_corpus(root):
     return root
 
 
+@pytest.mark.slow
 def test_wsn_can_draw_backgrounds_with_balanced_classes(tmp_path):
     speech = write_speech_commands(tmp_path / "sc")
     background = _unbalanced_background_corpus(tmp_path / "bg")  # 8 music, 1 animal clips

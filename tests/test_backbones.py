@@ -20,6 +20,8 @@ SMALL = {
     "cochcnn9": {"adaptive_pool": True},
     "ast_coch": {"depth": 2, "embed_dim": 32, "num_heads": 4, "input_size": [64, 96]},
 }
+# cochcnn9 keeps its full 211 × 390 input and takes seconds a test: slow.
+ARCHS = [pytest.param(n, marks=pytest.mark.slow) if n == "cochcnn9" else n for n in SMALL]
 SMALL_INPUT = {"ast_coch": (64, 96)}
 READOUTS = {
     "cochresnet18": [
@@ -76,6 +78,7 @@ def _trunk_parameters(model: nn.Module) -> int:
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith("heads"))
 
 
+@pytest.mark.slow
 def test_cochresnet50_is_the_published_layout():
     model = create_backbone("cochresnet50", heads={"word": 794, "speaker": 433}).eval()
     # torchvision's resnet50 has 25,557,032 parameters: minus its 1000-way fc (2,049,000) and
@@ -132,7 +135,7 @@ def test_resnet_initialisation_follows_torchvision():
             assert torch.all(module.weight == 1) and torch.all(module.bias == 0)
 
 
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ARCHS)
 def test_heads_and_output_types(name):
     model, x = small(name), small_input(name)
     with torch.no_grad():
@@ -153,7 +156,7 @@ def test_heads_and_output_types(name):
     }
 
 
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ARCHS)
 def test_channel_axis_is_optional(name):
     model, x = small(name, heads=3), small_input(name)
     with torch.no_grad():
@@ -183,7 +186,7 @@ def test_reset_heads_replaces_tasks_and_output_type():
 
 
 @pytest.mark.parametrize("heads", [None, 12, {"word": 794, "speaker": 433}])
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ARCHS)
 def test_rebuild_from_arch_name_and_kwargs(name, heads):
     model = small(name, heads=heads)
     config = json.loads(json.dumps({"arch": model.arch_name, "kwargs": model.arch_kwargs}))
@@ -203,6 +206,7 @@ def test_rebuild_from_arch_name_and_kwargs(name, heads):
     assert torch.equal(expected, actual)
 
 
+@pytest.mark.slow
 def test_arch_kwargs_hold_defaults():
     assert create_backbone("cochresnet50").arch_kwargs == {"width": 64}
     assert create_backbone("cochcnn9").arch_kwargs == {"adaptive_pool": False, "dropout": 0.5}
@@ -211,7 +215,7 @@ def test_arch_kwargs_hold_defaults():
     assert model.arch_kwargs["patch_stride"] is None
 
 
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ARCHS)
 def test_readout_names(name):
     model = small(name, heads={"word": 794, "speaker": 433})
     assert list(model.readout_layers) == [*READOUTS[name], "final_word", "final_speaker"]
@@ -221,7 +225,7 @@ def test_readout_names(name):
     assert list(model.readout_layers) == READOUTS[name]
 
 
-@pytest.mark.parametrize("name", list(SMALL))
+@pytest.mark.parametrize("name", ARCHS)
 def test_each_readout_is_one_module_whose_hook_fires_once(name):
     model, x = small(name, heads={"word": 5, "speaker": 4}), small_input(name)
     calls: dict[str, list[torch.Tensor]] = {}
@@ -297,6 +301,7 @@ def test_default_topographic_layers_resnets():
         assert layers == [name for name in convs if name != "conv1"]
 
 
+@pytest.mark.slow
 def test_default_topographic_layers_cochcnn9_and_ast():
     assert small("cochcnn9").default_topographic_layers() == [f"conv{i}" for i in range(5)]
     model = create_backbone("ast_coch", depth=3, embed_dim=32, num_heads=2, heads=10)
@@ -305,6 +310,7 @@ def test_default_topographic_layers_cochcnn9_and_ast():
     assert all(model.get_submodule(name).out_features == 128 for name in layers)
 
 
+@pytest.mark.slow
 def test_cochcnn9_published_layout():
     model = create_backbone("cochcnn9", heads={"word": 794}).eval()
     convs = [model.get_submodule(f"conv{i}") for i in range(5)]
@@ -334,6 +340,7 @@ def test_cochcnn9_published_layout():
     }
 
 
+@pytest.mark.slow
 def test_cochcnn9_fixed_input_and_adaptive_option():
     fixed = create_backbone("cochcnn9", heads=4).eval()
     with pytest.raises(ValueError, match="adaptive_pool=True"):
@@ -366,6 +373,7 @@ def test_same_pools_pad_like_tensorflow():
     assert averaged[0, 0, 1, 1].item() == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_ast_default_is_vit_base():
     model = create_backbone("ast_coch", heads=10)
     assert len(model.blocks) == 12 and model.num_features == 768

@@ -95,6 +95,7 @@ def test_voxels_are_aggregated_per_roi_over_participants(tmp_path):
     assert net["per_layer"]["late"]["music"]["voxels"] == 6
 
 
+@pytest.mark.slow
 def test_report_table_and_figures(tmp_path):
     results = _results(tmp_path)
     table = markdown_report(results)
@@ -144,6 +145,7 @@ def test_brain_command_end_to_end(tmp_path):
     assert (out / "brain_layers.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_untrained_models_are_seeded_random_weights():
     from topoaudio_zoo.brain.run import load_model
 
@@ -167,6 +169,7 @@ class _WaveNet(nn.Module):
         return self.conv(x.reshape(len(x), 1, 200, 200))
 
 
+@pytest.mark.slow
 def test_voxel_pipeline_aligns_sounds_and_aggregates_per_participant(tmp_path):
     from test_brain_datasets import write_nh2015
     from test_brain_tuckute import write_tuckute

@@ -29,6 +29,7 @@ def _errors(out, ref):
     return err.max(axis=1), np.sqrt((err**2).mean(axis=1))
 
 
+@pytest.mark.slow
 def test_exact_mode_reproduces_reference(reference, fronts):
     signals, cochleagrams, _ = reference
     out = fronts["exact"](signals)
@@ -88,6 +89,7 @@ def test_autocast_does_not_lower_precision(reference, fronts):
     torch.testing.assert_close(under_autocast, plain)
 
 
+@pytest.mark.slow
 def test_seven_second_preset_and_other_lengths():
     front = Cochleagram("cochleagram_1_7s")
     assert front.signal_size == 140000
@@ -107,6 +109,7 @@ def test_overrides_change_the_bank_and_fast_tracks_exact():
     assert (a - b).abs().max() < 2e-3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["exact", "fast"])
 def test_gradient_matches_finite_differences(mode):
     torch.manual_seed(0)

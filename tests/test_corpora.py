@@ -112,6 +112,7 @@ def _read_list(path: Path) -> list[str]:
 # --- Speech Commands -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_speech_commands_layout(speech):
     out, summary = speech
     words = SPEECH_COMMANDS_WORDS[:6]
@@ -138,6 +139,7 @@ def test_speech_commands_layout(speech):
     assert len(_sc_clips(out)) == 6 * 31 * 2 == summary.total
 
 
+@pytest.mark.slow
 def test_speech_commands_clips_are_16k_mono_pcm16_one_second_centred_words(speech):
     out, _ = speech
     for rel in _sc_clips(out):
@@ -156,6 +158,7 @@ def test_speech_commands_clips_are_16k_mono_pcm16_one_second_centred_words(speec
         assert x[0] == 0 and x[-1] == 0, rel  # padded, not cut
 
 
+@pytest.mark.slow
 def test_split_lists_follow_which_set_and_are_speaker_disjoint(speech):
     out, summary = speech
     clips = _sc_clips(out)
@@ -189,6 +192,7 @@ def _speakers_tsv(root: Path) -> list[dict]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+@pytest.mark.slow
 def test_whole_voices_are_held_out_for_a_generalisation_test(speech):
     out, summary = speech
     rows = _speakers_tsv(out)
@@ -203,6 +207,7 @@ def test_whole_voices_are_held_out_for_a_generalisation_test(speech):
     assert {("flite", "awb"), ("flite", "slt"), ("festival", "kal_diphone")} <= trained
 
 
+@pytest.mark.slow
 def test_flite_and_festival_clips_are_words_like_the_espeak_ones(speech):
     out, _ = speech
     rows = {r["speaker"]: r for r in _speakers_tsv(out)}
@@ -251,6 +256,7 @@ def test_which_set_is_the_readme_rule():
     assert all(which_set(f"{s}_nohash_0.wav") == got[s] for s in speakers)
 
 
+@pytest.mark.slow
 def test_background_noises_are_long_16k_and_differently_coloured(speech):
     out, _ = speech
     folder = out / "_background_noise_"
@@ -314,6 +320,7 @@ def _examples(root: Path) -> dict[str, dict]:
     }
 
 
+@pytest.mark.slow
 def test_nsynth_layout_and_every_field(nsynth):
     out, summary = nsynth
     assert {p.name for p in out.iterdir()} == {
@@ -356,6 +363,7 @@ def test_nsynth_layout_and_every_field(nsynth):
     assert len(set(instrument_ids.values())) == len(instrument_ids)
 
 
+@pytest.mark.slow
 def test_nsynth_instruments_are_disjoint_and_every_family_is_present(nsynth):
     out, summary = nsynth
     instruments = {
@@ -371,6 +379,7 @@ def test_nsynth_instruments_are_disjoint_and_every_family_is_present(nsynth):
     assert summary.details["families_without_instruments"] == []
 
 
+@pytest.mark.slow
 def test_nsynth_notes_are_4s_16k_pcm16_not_silent_and_start_at_once(nsynth):
     out, _ = nsynth
     for path in sorted(out.glob("nsynth-*/audio/*.wav")):
@@ -482,6 +491,7 @@ def test_cli_missing_program_exits_2_with_the_package(tmp_path, monkeypatch, cap
     assert "apt-get install fluidsynth" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_renders_both_corpora(tmp_path, capsys):
     sc = tmp_path / "sc"
     argv = ["make-corpus", "speech-commands", str(sc), "--words", "yes", "no"]
@@ -512,6 +522,7 @@ def _manifest(root: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_background_clips_match_the_manifest_and_are_20k_mono_at_most_4s(backgrounds):
     out, summary = backgrounds
     rows = _manifest(out)
@@ -539,6 +550,7 @@ def test_background_clips_match_the_manifest_and_are_20k_mono_at_most_4s(backgro
     assert present == set(CATEGORIES) - {"engine_machine"}
 
 
+@pytest.mark.slow
 def test_background_splits_never_share_a_recording(backgrounds):
     out, _ = backgrounds
     rows = _manifest(out)
@@ -550,6 +562,7 @@ def test_background_splits_never_share_a_recording(backgrounds):
     assert {r["split"] for r in rows if r["source"] == "midi"} == {"train", "val", "test"}
 
 
+@pytest.mark.slow
 def test_every_wesnoth_data_file_is_labelled_or_excluded_on_purpose(backgrounds):
     _, summary = backgrounds
     assert summary.details["left_out"]["unlabelled"] == []
@@ -641,6 +654,7 @@ def test_undecodable_unlabelled_and_silent_files_are_named_with_counts(tmp_path,
     }
 
 
+@pytest.mark.slow
 def test_background_rendering_resumes_and_an_unfinished_corpus_is_not_complete(
     tmp_path, monkeypatch
 ):
@@ -706,6 +720,7 @@ def test_cli_renders_backgrounds_and_names_what_was_left_out(tmp_path, capsys):
     assert (out / "COMPLETE").is_file()
 
 
+@pytest.mark.slow
 def test_wsn_mixes_speech_over_the_background_categories(backgrounds, tmp_path):
     out, summary = backgrounds
     speech = write_speech_commands(tmp_path / "sc")
@@ -731,6 +746,7 @@ def test_wsn_refuses_an_unfinished_background_corpus(tmp_path):
         dm.setup("fit")
 
 
+@pytest.mark.slow
 def test_the_category_figure_shows_every_category_of_a_corpus(backgrounds, tmp_path):
     out, summary = backgrounds
     png = plot_category_cochleagrams(out, tmp_path / "fig.png", per_category=1)

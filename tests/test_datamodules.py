@@ -533,6 +533,7 @@ def test_wsn_with_an_audio_folder_and_a_cache(speech_root, tmp_path):
 # Workers and Lightning
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_batches(speech_root):
     solo = SpeechCommandsDataModule(str(speech_root), batch_size=8, seed=7)
     duo = SpeechCommandsDataModule(str(speech_root), batch_size=8, seed=7, num_workers=2)

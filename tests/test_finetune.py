@@ -249,6 +249,7 @@ def _save_lightning_checkpoint(path: Path, seed: int) -> TopoAudioModel:
     return source
 
 
+@pytest.mark.slow
 def test_a_checkpoint_rewritten_at_the_same_path_is_read_afresh(tmp_path):
     path = tmp_path / "run.ckpt"
     for seed in (1, 2):

@@ -30,6 +30,7 @@ def shipped(tmp_path, monkeypatch):
     return expected
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loader", list(LOADERS), ids=list(LOADERS))
 def test_a_folder_named_like_a_registered_model_does_not_shadow_it(shipped, loader):
     load = LOADERS[loader]

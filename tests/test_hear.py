@@ -29,6 +29,7 @@ def _sounds(n: int, seconds: float, rate: int = RATE, seed: int = 0) -> torch.Te
     return (0.3 * torch.sin(2 * math.pi * f0 * t) + noise).float()
 
 
+@pytest.mark.slow
 def test_the_default_model_has_the_hear_attributes():
     model = hear.load_model()  # "": the embedded default
     assert model.model.config["name"] == hear.DEFAULT_MODEL
@@ -85,6 +86,7 @@ def test_each_frame_is_where_its_timestamp_says(tiny):
     assert difference[far].max() < 0.3 * difference.max()
 
 
+@pytest.mark.slow
 def test_long_audio_runs_in_bounded_batches_of_windows(tiny, monkeypatch):
     seen = []
     window_embeddings = tiny._window_embeddings

@@ -129,6 +129,7 @@ def test_revisions_by_branch_tag_and_commit(hub, tmp_path, scratch_registry):
     assert_same_weights(from_pretrained("tiny-pinned", revision="main"), second)
 
 
+@pytest.mark.slow
 def test_weights_come_from_the_configs_commit_when_the_branch_moves(hub, tmp_path, monkeypatch):
     first = saved_model(tmp_path / "a", seed=1)
     saved_model(tmp_path / "b", seed=2)
@@ -147,6 +148,7 @@ def test_weights_come_from_the_configs_commit_when_the_branch_moves(hub, tmp_pat
     assert weights == [f"/org/tiny/resolve/{sha_first}/model.safetensors"]
 
 
+@pytest.mark.slow
 def test_unknown_repository_revision_or_files(hub, tmp_path):
     saved_model(tmp_path / "model")
     hub.commit_folder("org/tiny", tmp_path / "model")
@@ -215,6 +217,7 @@ def test_empty_cache_offline_names_the_model_and_the_fix(
 
 
 # ----------------------------------------------------------------------------- bad content
+@pytest.mark.slow
 def test_corrupted_safetensors_files_are_reported(hub, tmp_path):
     saved_model(tmp_path / "model")
     files = files_of(tmp_path / "model")
@@ -271,6 +274,7 @@ class _Payload:
         return (open, (str(self.marker), "w"))
 
 
+@pytest.mark.slow
 def test_pickled_weights_are_never_loaded(hub, tmp_path, monkeypatch):
     saved_model(tmp_path / "model")
     config = (tmp_path / "model" / "config.json").read_bytes()
@@ -306,6 +310,7 @@ def test_pickled_weights_are_never_loaded(hub, tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------ publish, download
+@pytest.mark.slow
 def test_publish_uploads_only_the_model_files_and_they_load(hub, tmp_path, monkeypatch, capsys):
     expected = saved_model(tmp_path / "model", seed=4)
     (tmp_path / "model" / "last.ckpt").write_bytes(b"optimizer states")
@@ -335,6 +340,7 @@ def test_publish_uploads_only_the_model_files_and_they_load(hub, tmp_path, monke
     assert_same_weights(from_pretrained("hf-hub:org/published"), updated)
 
 
+@pytest.mark.slow
 def test_publish_to_a_branch_of_a_private_repository_with_a_token(hub, tmp_path):
     expected = saved_model(tmp_path / "model", seed=6)
     argv = ["publish", str(tmp_path / "model"), "--repo-id", "org/private", "--private"]
@@ -353,6 +359,7 @@ def test_publish_to_a_branch_of_a_private_repository_with_a_token(hub, tmp_path)
     assert auth == {"org": f"Bearer {TOKEN}", "cdn": None}, "the token never leaves the Hub"
 
 
+@pytest.mark.slow
 def test_publish_refuses_bad_folders_and_reports_a_missing_token(hub, tmp_path, capsys):
     saved_model(tmp_path / "model")
     with pytest.raises(SystemExit) as exit_info:
@@ -387,6 +394,7 @@ def test_publish_refuses_bad_folders_and_reports_a_missing_token(hub, tmp_path, 
     assert hub.requests == [], "nothing is sent before the folder is checked"
 
 
+@pytest.mark.slow
 def test_download_prefetches_for_offline_use(hub, tmp_path, monkeypatch, capsys):
     first = saved_model(tmp_path / "a", seed=1)
     sha_first = hub.commit_folder("org/tiny", tmp_path / "a")

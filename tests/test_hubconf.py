@@ -22,6 +22,7 @@ def _hubconf():
     return module
 
 
+@pytest.mark.slow
 def test_torch_hub_loads_a_shipped_model_by_its_registry_name():
     loaded = torch.hub.load(str(ROOT), NAME, source="local", trust_repo=True, verbose=False)
     expected = topoaudio_zoo.from_pretrained(NAME)

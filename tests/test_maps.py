@@ -265,6 +265,7 @@ def test_lifetime_sparseness_is_one_for_a_single_peak_lowest_for_a_plateau_nan_f
 
 
 # ----------------------------------------------------------------------- planted structure
+@pytest.mark.slow
 def test_planted_tonotopy_is_detected_and_shuffled_units_are_not(model, families, responses):
     tones = responses[0]["tonotopy"]["tono"]
     planted = tuning_map("tono", families["tonotopy"], tones, PERMUTATIONS)
@@ -350,6 +351,7 @@ def test_components_recover_a_speech_profile_and_its_region(responses):
         assert min(s.p_value for s in found.morans_i["category"]) < 0.01
 
 
+@pytest.mark.slow
 def test_model_maps_runs_every_map_in_one_call(model, families):
     sounds = labelled_sounds()
     result = model_maps(

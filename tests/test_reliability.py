@@ -159,6 +159,7 @@ def test_a_span_is_read_without_decoding_the_rest(ten_minutes):
         read_span(ten_minutes, SR, start=700.0)
 
 
+@pytest.mark.slow
 def test_chunked_cochleagram_matches_one_pass():
     torch.manual_seed(0)
     waveform = torch.randn(160000) * 0.1

@@ -98,6 +98,7 @@ def test_report_without_brain_scores_leaves_the_section_out(setup, tmp_path):
     assert re.search(r"### amplitude modulation", page)
 
 
+@pytest.mark.slow
 def test_maps_command_names_bad_input(setup, tmp_path, capsys):
     args = _common(setup, tmp_path / "out")
     with pytest.raises(SystemExit):

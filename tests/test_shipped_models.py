@@ -38,6 +38,7 @@ def test_shipped_weights_fit_the_size_budget():
     assert sum(sizes.values()) <= 60 * MEGABYTE, sizes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_model_loads_offline_and_classifies_a_clip(name, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

@@ -71,6 +71,7 @@ def _first_step_logits(module, probe):
         return model, model(probe.batch["waveform"])
 
 
+@pytest.mark.slow
 def test_total_loss_is_weighted_task_losses_plus_tau_times_mean_layer_topo():
     tasks = {"pitch": {"weight": 2.0}, "tags": {"weight": 0.5}}
     module = TopoAudioModule(**tiny_model_kwargs(tasks=tasks, topography={"tau": 5.0, "factor": 2}))
@@ -391,6 +392,7 @@ def tiny_checkpoint(speech_root, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

@@ -43,6 +43,7 @@ def spectrum_peaks(clip: torch.Tensor, sr: int, count: int) -> list[float]:
 
 
 # ------------------------------------------------------------------------------ round trip
+@pytest.mark.slow
 def test_save_pretrained_round_trip_is_identical(model, tmp_path):
     model.save_pretrained(tmp_path)
     files = sorted(p.name for p in tmp_path.iterdir())
@@ -164,6 +165,7 @@ def test_list_models_filters_by_pattern_and_weights(tmp_path, monkeypatch):
     assert list_models("nothing*") == []
 
 
+@pytest.mark.slow
 def test_shipped_weights_are_used_first_without_network(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setenv("TOPOAUDIO_ZOO_CHECKPOINTS", str(tmp_path))
@@ -181,6 +183,7 @@ def test_shipped_weights_are_used_first_without_network(tmp_path, monkeypatch):
     assert_same_weights(create_model("t-shipped", pretrained=True), expected)
 
 
+@pytest.mark.slow
 def test_create_model_by_architecture_and_by_name_with_overrides():
     narrow = create_model("cochresnet18", heads={"word": 3}, width=4)
     wide = create_model("cochresnet18", heads={"word": 3}, width=8)
