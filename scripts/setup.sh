@@ -41,5 +41,8 @@ fi
 lock=requirements/lock.txt
 if [ "$dev" = 1 ]; then lock=requirements/lock-dev.txt; fi
 .venv/bin/python -m pip install --quiet -r "$lock"
+if [ "$dev" = 1 ]; then
+  .venv/bin/python -m pip install --quiet --no-deps -r requirements/hearvalidator.txt
+fi
 .venv/bin/python -m pip install --quiet --no-deps -e .
 .venv/bin/python -c "import torch, torchaudio; print(f'torch {torch.__version__}, torchaudio {torchaudio.__version__}: ok')"

@@ -3,7 +3,11 @@ TensorFlow, which this project does not install."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -127,3 +131,31 @@ def test_load_model_sources_and_bad_input(tmp_path, monkeypatch):
         hear.get_scene_embeddings(torch.zeros(100), model)
     with pytest.raises(ValueError, match="audio: no samples"):
         hear.get_scene_embeddings(torch.zeros(2, 0), model)
+
+
+# torch's triton and TensorFlow both bundle LLVM: triton loaded after TensorFlow segfaults, and
+# the validator imports TensorFlow before our module, so triton (when torch has it) goes first.
+HEARVALIDATOR = """
+import importlib.util, runpy, sys
+if importlib.util.find_spec("triton") is not None:
+    import triton
+sys.argv[1:] = ["topoaudio_zoo.hear"]
+runpy.run_module("hearvalidator.validate", run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_hearvalidator_accepts_the_module():
+    assert importlib.util.find_spec("hearvalidator") is not None, "scripts/setup.sh --dev"
+    result = subprocess.run(
+        [sys.executable, "-c", HEARVALIDATOR],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    for check in ("Model sample rate is: 16000", "Interval between timestamps is 40.0ms"):
+        assert check in output, output[-3000:]
+    assert output.rstrip().endswith("Looks good!"), output[-3000:]
