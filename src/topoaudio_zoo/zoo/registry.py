@@ -351,38 +351,64 @@ def _register_paper_models() -> None:
             )
 
 
-# SHA-256 of each shipped model.safetensors, by τ (``sha256sum`` of the files).
-_CPU_MODEL_SHA256 = {
-    0: "f939d6b2a080b65fe884a3323f8b07678ab653a972a06d0fe27503627b2523da",
-    5: "961daeeaa86f50dda4e2b27e10d192e94f484e879678a28fcb5c6d6208a5b880",
-    25: "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
-}
+_SYNTHETIC_WSN = (
+    "synthetic Word-Speaker-Noise: espeak-ng words (Speech Commands layout) mixed with "
+    "FluidSynth FluidR3_GM notes (NSynth layout); not the paper's data"
+)
+_SOUND_WORLD_WSN = (
+    "Word-Speaker-Noise of the offline sound world: espeak-ng, Flite and Festival words "
+    "(Speech Commands layout) over real recordings and General-MIDI music in 8 sound "
+    "categories, with augmentation; not the paper's data"
+)
+
+
+@dataclass(frozen=True)
+class _CpuModel:
+    """A model trained here on CPU and shipped in a ``checkpoints/`` folder."""
+
+    width: int
+    tau: int
+    sha256: str  # of its model.safetensors (``sha256sum``), verified on every load
+    data: str
+    tags: tuple[str, ...]
+
+
+_CPU_MODELS = {
+    "baseline-cochresnet18w32": _CpuModel(
+        32, 0, "f939d6b2a080b65fe884a3323f8b07678ab653a972a06d0fe27503627b2523da",
+        _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
+    ),
+    "topoaudio-cochresnet18w32-tau5": _CpuModel(
+        32, 5, "961daeeaa86f50dda4e2b27e10d192e94f484e879678a28fcb5c6d6208a5b880",
+        _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
+    ),
+    "topoaudio-cochresnet18w32-tau25": _CpuModel(
+        32, 25, "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
+        _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
+    ),
+}  # fmt: skip
 
 
 def _register_cpu_models() -> None:
     """The models trained here on CPU and shipped in ``checkpoints/`` (not on the Hub yet)."""
-    data = (
-        "synthetic Word-Speaker-Noise: espeak-ng words (Speech Commands layout) mixed with "
-        "FluidSynth FluidR3_GM notes (NSynth layout); not the paper's data"
-    )
-    for tau, sha256 in _CPU_MODEL_SHA256.items():
-        name = DEFAULT_BASELINE if tau == 0 else f"topoaudio-cochresnet18w32-tau{tau}"
-        kind = "non-topographic baseline" if tau == 0 else f"TopoAudio, τ={tau}"
+    for name, model in _CPU_MODELS.items():
+        kind = "non-topographic baseline" if model.tau == 0 else f"TopoAudio, τ={model.tau}"
         register_model(
             ModelEntry(
                 name=name,
                 config={
                     "name": name,
                     "architecture": "cochresnet18",
-                    "architecture_kwargs": {"width": 32},
+                    "architecture_kwargs": {"width": model.width},
                     "heads": {},
-                    "topography": {"tau": float(tau), "factor": 2.0},
-                    "training_data": {"description": data},
+                    "topography": {"tau": float(model.tau), "factor": 2.0},
+                    "training_data": {"description": model.data},
                 },
                 local_dir=name,
-                sha256=sha256,
-                description=f"CochResNet18 width 32, {kind}; trained on CPU on {data}",
-                tags=("cpu", "shipped"),
+                sha256=model.sha256,
+                description=f"CochResNet18 width {model.width}, {kind}; trained on CPU on "
+                f"{model.data}",
+                tags=model.tags,
             )
         )
 
