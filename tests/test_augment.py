@@ -14,7 +14,12 @@ from topoaudio_zoo.data import (
     SpeechCommandsDataModule,
     WSNDataModule,
 )
-from topoaudio_zoo.data.augment import Augment, augment_generator, room_impulse_response
+from topoaudio_zoo.data.augment import (
+    Augment,
+    augment_generator,
+    formant_shift,
+    room_impulse_response,
+)
 
 SR = 20000
 
@@ -209,3 +214,56 @@ def test_every_datamodule_takes_the_augmentation_option_for_training_clips_only(
         assert torch.equal(
             plain.dataset(split)[0]["waveform"], augmented.dataset(split)[0]["waveform"]
         )
+
+
+def _vowel(f0: float = 120.0, formants=(1000.0, 2500.0), width: float = 150.0) -> torch.Tensor:
+    """A 1-s harmonic complex at ``f0`` Hz shaped by resonances at ``formants`` Hz."""
+    t = torch.arange(SR) / SR
+    freqs = torch.arange(1, int(SR / 2 / f0)) * f0
+    gains = sum(1 / (1 + ((freqs - f) / width) ** 2) for f in formants)
+    return (gains[:, None] * torch.sin(2 * math.pi * freqs[:, None] * t)).sum(0)
+
+
+def _centroid(x: torch.Tensor, low: float, high: float) -> float:
+    """The power-weighted mean frequency (Hz) of ``x`` between ``low`` and ``high`` Hz."""
+    power = torch.fft.rfft(x * torch.hann_window(x.shape[-1])).abs().square()
+    freqs = torch.fft.rfftfreq(x.shape[-1], 1 / SR)
+    band = (freqs > low) & (freqs < high)
+    return float((power[band] * freqs[band]).sum() / power[band].sum())
+
+
+def _lowest_harmonic_hz(x: torch.Tensor) -> float:
+    spectrum = torch.fft.rfft(x * torch.hann_window(x.shape[-1])).abs()
+    freqs = torch.fft.rfftfreq(x.shape[-1], 1 / SR)
+    band = (freqs > 60) & (freqs < 200)
+    return float(freqs[band][spectrum[band].argmax()])
+
+
+def _moved(before: torch.Tensor, after: torch.Tensor, band: tuple[float, float]) -> float:
+    """How far the centroid of ``band`` moved, as a fraction of a log-frequency ratio."""
+    return math.log(_centroid(after, *band) / _centroid(before, *band))
+
+
+def test_formant_shift_moves_the_envelope_and_keeps_pitch_and_duration():
+    vowel = _vowel()
+    same = formant_shift(vowel, SR, 1.0)
+    assert torch.allclose(same, vowel, atol=1e-3 * float(vowel.abs().max()))
+    for ratio in (0.85, 1.2):
+        shifted = formant_shift(vowel, SR, ratio)
+        assert shifted.shape == vowel.shape
+        assert _lowest_harmonic_hz(shifted) == _lowest_harmonic_hz(vowel) == 120.0  # the pitch
+        for band in ((500.0, 1700.0), (1900.0, 3300.0)):  # around the first and second formant
+            # the envelope moves the right way, by half to 1.6 times the ratio (in log frequency)
+            assert 0.5 < _moved(vowel, shifted, band) / math.log(ratio) < 1.6, (ratio, band)
+    with pytest.raises(ValueError, match="ratio"):
+        formant_shift(vowel, SR, 0.0)
+
+
+def test_formant_augmentation_is_drawn_only_when_asked():
+    vowel = _vowel()
+    options = Augment(p_formant=1.0, formant_ratio=(1.2, 1.2))
+    out = options.source(vowel, SR, torch.Generator().manual_seed(0))
+    assert 0.5 < _moved(vowel, out, (500.0, 1700.0)) / math.log(1.2) < 1.6
+    assert Augment(p_formant=1.0).active and not Augment().active
+    with pytest.raises(ValueError, match="formant_ratio"):
+        Augment(formant_ratio=(0.0, 1.0))

@@ -1,5 +1,6 @@
-"""Waveform augmentation for training: speed (vocal-tract length and pitch), pitch, room
-reverberation, band-limiting and level, every random choice drawn from the example's generator.
+"""Waveform augmentation for training: speed (vocal-tract length and pitch), pitch, formants
+(vocal-tract length alone), room reverberation, band-limiting and level, every random choice
+drawn from the example's generator.
 
 :class:`Augment` is configured from plain numbers (so LightningCLI recipes set it in YAML, as
 the ``augment`` argument of the DataModules) and applied to one waveform ``(time,)`` at ``sr`` Hz:
@@ -11,6 +12,11 @@ the ``augment`` argument of the DataModules) and applied to one waveform ``(time
 - ``pitch``: with probability ``p_pitch`` a shift of ``k`` semitones, ``k`` uniform in
   ``pitch_semitones``, keeping the duration (:func:`pitch_shift`: phase vocoder and
   resampling; it moves the formants with the pitch);
+- ``formant``: with probability ``p_formant`` the spectral envelope is stretched by a ratio
+  ``r`` uniform in ``formant_ratio``, keeping the pitch and the duration
+  (:func:`formant_shift`): formants move to ``r`` times their frequency, as for a vocal tract
+  ``1 / r`` times as long. With ``pitch`` and ``formant`` both on, pitch and vocal-tract length
+  vary independently;
 - ``reverb``: with probability ``p_reverb`` convolution with a simulated room impulse response
   (:func:`room_impulse_response`: RT60 uniform in ``rt60_s``, direct-to-reverberant ratio
   uniform in ``drr_db``); the output is trimmed to the input's length;
@@ -40,7 +46,14 @@ import torchaudio.functional as AF
 
 from ..audio import crop_or_pad
 
-__all__ = ["Augment", "augment_generator", "pitch_shift", "room_impulse_response", "speed_rate"]
+__all__ = [
+    "Augment",
+    "augment_generator",
+    "formant_shift",
+    "pitch_shift",
+    "room_impulse_response",
+    "speed_rate",
+]
 
 SPEECH_BANDS = ((300.0, 3400.0), (50.0, 7000.0))
 EDGE_HZ = 100.0
@@ -86,6 +99,45 @@ def pitch_shift(waveform: torch.Tensor, sr: int, semitones: float) -> torch.Tens
     stretched = AF.phase_vocoder(spec, 1 / factor, advance)
     longer = torch.istft(stretched, 512, 128, window=window, length=round(n * factor))
     return crop_or_pad(_resampler(rate, sr)(longer), n)
+
+
+def _spectral_envelope(magnitude: torch.Tensor, lifter: int) -> torch.Tensor:
+    """The smooth envelope of each frame of ``magnitude`` ``(freq, frames)``: the real cepstrum
+    of its log, kept below quefrency ``lifter`` samples."""
+    cepstrum = torch.fft.irfft(magnitude.clamp_min(1e-8).log(), dim=0)
+    cepstrum[lifter:-lifter] = 0.0
+    return torch.fft.rfft(cepstrum, dim=0).real[: magnitude.shape[0]].exp()
+
+
+def formant_shift(
+    waveform: torch.Tensor, sr: int, ratio: float, n_fft: int = 1024, lifter_s: float = 0.0015
+) -> torch.Tensor:
+    """Move the formants of ``waveform`` ``(time,)`` to ``ratio`` times their frequency, keeping
+    its pitch and duration.
+
+    Each STFT frame (``n_fft`` samples, hop ``n_fft / 4``) is split into its spectral envelope
+    (cepstrum liftered at ``lifter_s`` seconds, 1.5 ms: below the period of any voice's pitch)
+    and its fine structure (the harmonics); the envelope is read at ``f / ratio`` (linear
+    interpolation), the fine structure and the phase are kept.
+    """
+    if ratio <= 0:
+        raise ValueError(f"ratio: expected a positive formant ratio, got {ratio}")
+    n = waveform.shape[-1]
+    if n < n_fft:
+        return waveform
+    window = torch.hann_window(n_fft)
+    spec = torch.stft(waveform, n_fft, n_fft // 4, window=window, return_complex=True)
+    magnitude = spec.abs()
+    envelope = _spectral_envelope(magnitude, max(1, round(lifter_s * sr)))
+    bins = torch.arange(magnitude.shape[0], dtype=torch.float32) / ratio
+    low = bins.floor().long().clamp(0, magnitude.shape[0] - 1)
+    high = (low + 1).clamp(max=magnitude.shape[0] - 1)
+    weight = (bins - low.float()).clamp(0.0, 1.0)[:, None]
+    moved = envelope[low] * (1 - weight) + envelope[high] * weight
+    beyond = (bins > magnitude.shape[0] - 1)[:, None]  # read above Nyquist: silence
+    gain = torch.where(beyond, torch.zeros_like(moved), moved / envelope)
+    shifted = torch.istft(spec * gain, n_fft, n_fft // 4, window=window, length=n)
+    return shifted
 
 
 def _uniform(bounds: Sequence[float], generator: torch.Generator) -> float:
@@ -150,6 +202,8 @@ class Augment:
     speed: tuple[float, float] = (0.9, 1.1)
     p_pitch: float = 0.0
     pitch_semitones: tuple[float, float] = (-2.0, 2.0)
+    p_formant: float = 0.0
+    formant_ratio: tuple[float, float] = (0.9, 1.1)
     p_reverb: float = 0.0
     rt60_s: tuple[float, float] = (0.2, 1.0)
     drr_db: tuple[float, float] = (-3.0, 12.0)
@@ -173,8 +227,8 @@ class Augment:
                 if len(value) != 2 or value[0] > value[1]:
                     raise ValueError(f"augment.{f.name}: expected (low, high), got {value}")
                 setattr(self, f.name, value)
-        if self.speed[0] <= 0 or self.rt60_s[0] <= 0:
-            raise ValueError("augment: speed and rt60_s must be positive")
+        if self.speed[0] <= 0 or self.rt60_s[0] <= 0 or self.formant_ratio[0] <= 0:
+            raise ValueError("augment: speed, rt60_s and formant_ratio must be positive")
 
     @classmethod
     def from_config(cls, config: Augment | Mapping | None) -> Augment | None:
@@ -198,7 +252,7 @@ class Augment:
     @property
     def active(self) -> bool:
         """Whether any augmentation can happen."""
-        probabilities = (self.p_speed, self.p_pitch, self.p_reverb, self.p_band)
+        probabilities = (self.p_speed, self.p_pitch, self.p_formant, self.p_reverb, self.p_band)
         return any(p > 0 for p in probabilities) or self.level_db != (0.0, 0.0)
 
     def as_dict(self) -> dict:
@@ -206,12 +260,14 @@ class Augment:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def source(self, waveform: torch.Tensor, sr: int, generator: torch.Generator) -> torch.Tensor:
-        """Speed, pitch and reverberation of one source ``(time,)`` (before placing and mixing;
-        the length changes with the speed)."""
+        """Speed, pitch, formants and reverberation of one source ``(time,)`` (before placing
+        and mixing; the length changes with the speed)."""
         if _chance(self.p_speed, generator):
             waveform = _resampler(speed_rate(sr, _uniform(self.speed, generator)), sr)(waveform)
         if _chance(self.p_pitch, generator) and waveform.shape[-1] >= 512:
             waveform = pitch_shift(waveform, sr, _uniform(self.pitch_semitones, generator))
+        if _chance(self.p_formant, generator):
+            waveform = formant_shift(waveform, sr, _uniform(self.formant_ratio, generator))
         if _chance(self.p_reverb, generator):
             ir = room_impulse_response(
                 sr, _uniform(self.rt60_s, generator), _uniform(self.drr_db, generator), generator
