@@ -41,6 +41,7 @@ from topoaudio_zoo.maps import (
     tone_family,
     tuning_map,
 )
+from topoaudio_zoo.maps.stats import _permutations
 from topoaudio_zoo.stimuli import harmonic_complex, pure_tone
 from topoaudio_zoo.topography import smoothness
 from topoaudio_zoo.zoo import TopoAudioModel
@@ -221,6 +222,19 @@ def test_smoothness_permutation_test_reproduces_the_tdann_smoothness():
         responses[:, 1, 2] = 0.5  # a dead unit is left out, as in topography.smoothness
         expected = smoothness(responses.reshape(shape[0], -1).T)
         assert smoothness_permutation_test(responses, 20).value == pytest.approx(expected, 1e-9)
+
+
+def test_smoothness_null_is_the_tdann_smoothness_of_each_shuffled_sheet():
+    rng = np.random.default_rng(3)
+    for shape in [(10, 4, 8), (7, 5, 11)]:
+        responses = rng.standard_normal(shape)
+        responses[:, 0, 1] = 1.0  # a dead unit moves with its permutation
+        units = responses.reshape(shape[0], -1)
+        orders = _permutations(units.shape[1], 20, seed=4)
+        shuffled = [smoothness(units[:, order].T) for order in orders]
+        null = smoothness_permutation_test(responses, 20, seed=4)
+        assert null.null_mean == pytest.approx(np.mean(shuffled), 1e-6)  # float32 null
+        assert null.null_high == pytest.approx(np.percentile(shuffled, 95), 1e-6)
 
 
 def test_sheet_null_detects_a_smooth_map_and_not_noise():

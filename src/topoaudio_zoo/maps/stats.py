@@ -189,40 +189,49 @@ def _unit_vectors(responses: np.ndarray) -> np.ndarray:
 
 
 class _SheetBins:
-    """The distance bin of every ordered unit pair of an ``H × W`` sheet, and pair counting.
+    """The distance bin of every unit pair of an ``H × W`` sheet, and pair counting.
 
     Bin ``k`` holds distances ``[k + 1, k + 2)``; pairs closer than 1 (a unit with itself) go
-    to an extra last bin that is dropped.
+    to an extra last bin that is dropped. A pair's bin depends only on its row offset ``dy ≥ 0``
+    and its two columns, so similarities are first summed over sheet rows into a
+    ``(dy, column, column)`` table and only that table is binned.
     """
 
     def __init__(self, height: int, width: int) -> None:
-        rows, cols = np.divmod(np.arange(height * width), width)
-        distance = np.hypot(rows[:, None] - rows[None], cols[:, None] - cols[None])
-        bins = np.floor(distance).astype(np.int64) - 1
+        dy = np.arange(height)[:, None, None]
+        dx = np.arange(width)[None, :, None] - np.arange(width)[None, None, :]
+        bins = np.floor(np.hypot(dy, dx)).astype(np.int64) - 1
         self.n_bins = int(bins.max()) + 1
         self.sheet = (height, width)
-        self.pair_bins = torch.from_numpy(np.where(bins >= 0, bins, self.n_bins).reshape(-1))
+        self.offset_column_bins = torch.from_numpy(np.where(bins >= 0, bins, self.n_bins).ravel())
         self.fft_shape = (2 * height, 2 * width)  # zero padding: no circular wrap-around
-        dy = np.fft.fftfreq(2 * height, 1.0 / (2 * height))
-        dx = np.fft.fftfreq(2 * width, 1.0 / (2 * width))
-        offset_bins = np.floor(np.hypot(dy[:, None], dx[None, :])).astype(np.int64) - 1
+        fy = np.fft.fftfreq(2 * height, 1.0 / (2 * height))
+        fx = np.fft.fftfreq(2 * width, 1.0 / (2 * width))
+        offset_bins = np.floor(np.hypot(fy[:, None], fx[None, :])).astype(np.int64) - 1
         outside = (offset_bins < 0) | (offset_bins >= self.n_bins)  # self, or no pair there
         self.offset_bins = torch.from_numpy(np.where(outside, self.n_bins, offset_bins).reshape(-1))
 
     def _per_bin(self, values: torch.Tensor, index: torch.Tensor) -> np.ndarray:
         sums = torch.zeros(len(values), self.n_bins + 1, dtype=values.dtype)
         sums.index_add_(1, index, values)
-        return sums[:, : self.n_bins].double().numpy() / 2  # each unordered pair counted twice
+        return sums[:, : self.n_bins].double().numpy()
 
     def similarity_sums(self, similarity: torch.Tensor, orders: torch.Tensor) -> np.ndarray:
         """``Σ r`` over the unordered pairs of each bin, units placed by each of ``orders``.
 
-        ``similarity``: ``(units, units)``; ``orders``: ``(batch, units)``, unit at each sheet
-        position. Returns ``(batch, n_bins)``.
+        ``similarity``: ``(units, units)``, symmetric; ``orders``: ``(batch, units)``, unit at
+        each sheet position. Returns ``(batch, n_bins)``.
         """
-        rows = similarity[orders]
-        placed = torch.gather(rows, 2, orders[:, None, :].expand(-1, orders.shape[1], -1))
-        return self._per_bin(placed.reshape(len(orders), -1), self.pair_bins)
+        height, width = self.sheet
+        batch = len(orders)
+        table = torch.zeros(batch, height, width, width, dtype=similarity.dtype)
+        for row in range(height):  # pairs of this sheet row with itself and every row below
+            rows = similarity[orders[:, row * width : (row + 1) * width]]
+            below = orders[:, None, row * width :].expand(-1, width, -1)
+            pairs = torch.gather(rows, 2, below).view(batch, width, height - row, width)
+            table[:, : height - row] += pairs.transpose(1, 2)
+        table[:, 0] /= 2  # within a row each unordered pair is counted twice
+        return self._per_bin(table.reshape(batch, -1), self.offset_column_bins)
 
     def pair_counts(self, alive: np.ndarray) -> np.ndarray:
         """Unordered pairs of alive units in each bin: ``(batch, H, W)`` bool → ``(batch, n_bins)``.
@@ -232,7 +241,7 @@ class _SheetBins:
         spectrum = torch.fft.rfft2(torch.from_numpy(alive.astype(np.float64)), s=self.fft_shape)
         power = torch.view_as_real(spectrum).square().sum(dim=-1)
         autocorrelation = torch.fft.irfft2(power, s=self.fft_shape).reshape(len(alive), -1)
-        return np.rint(self._per_bin(autocorrelation, self.offset_bins))
+        return np.rint(self._per_bin(autocorrelation, self.offset_bins) / 2)  # ordered pairs
 
 
 def _smoothness_of_curves(curves: np.ndarray) -> np.ndarray:
