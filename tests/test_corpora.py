@@ -6,6 +6,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import shutil
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -205,6 +206,35 @@ def test_whole_voices_are_held_out_for_a_generalisation_test(speech):
     # The other Flite and Festival voices are spoken in training.
     trained = {(r["engine"], r["voice"]) for r in rows if r["split"] == "training"}
     assert {("flite", "awb"), ("flite", "slt"), ("festival", "kal_diphone")} <= trained
+
+
+@pytest.mark.slow
+def test_relist_holds_out_a_whole_engine_without_rendering(speech, tmp_path):
+    original, _ = speech
+    out = tmp_path / "relisted"
+    shutil.copytree(original, out)
+    clips_before = {k: v for k, v in _tree_hashes(out).items() if k.endswith(".wav")}
+    summary = render_speech_commands(
+        out, small=True, seed=0, engines=ENGINES, heldout_voices=["festival"], relist=True
+    )
+    rows = _speakers_tsv(out)
+    festival = {r["speaker"] for r in rows if r["engine"] == "festival"}
+    listed = {Path(p).name.split("_nohash_")[0] for p in _read_list(out / "testing_list.txt")}
+    assert festival and festival <= listed
+    assert {Path(p).name.split("_nohash_")[0] for p in
+            _read_list(out / "generalization_list.txt")} == festival  # fmt: skip
+    assert summary.details["heldout_voices"] == [
+        "festival:kal_diphone", "festival:ked_diphone", "festival:cmu_us_slt_arctic_hts"
+    ]  # fmt: skip
+    clips_after = {k: v for k, v in _tree_hashes(out).items() if k.endswith(".wav")}
+    assert summary.details["cropped"] is None and clips_after == clips_before
+    render_speech_commands(out, small=True, seed=0, engines=ENGINES, relist=True)
+    for name in ("testing_list.txt", "validation_list.txt", "speakers.tsv"):
+        assert (out / name).read_bytes() == (original / name).read_bytes(), name
+    gone = next(out.glob("yes/*.wav"))
+    gone.unlink()
+    with pytest.raises(ValueError, match=f"relist: .*{gone.name}"):
+        render_speech_commands(out, small=True, seed=0, engines=ENGINES, relist=True)
 
 
 @pytest.mark.slow

@@ -42,7 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--heldout-voices",
         nargs="*",
         default=None,
-        help="ENGINE:VOICE all in testing (default flite:rms festival:ked_diphone)",
+        help="ENGINE:VOICE, or ENGINE for all its voices, all in testing "
+        "(default flite:rms festival:ked_diphone)",
+    )
+    speech.add_argument(
+        "--relist",
+        action="store_true",
+        help="OUT holds a corpus rendered with these arguments: rewrite only its lists, "
+        "speakers.tsv and README for --heldout-voices (seconds, nothing rendered)",
     )
     speech.add_argument(
         "--variants",
@@ -127,6 +134,7 @@ def run_speech_commands(args: argparse.Namespace) -> int:
         engines=args.engines,
         heldout_voices=args.heldout_voices,
         variants=args.variants,
+        relist=args.relist,
     )
     counts = ", ".join(f"{k} {v}" for k, v in summary.split_counts.items())
     d = summary.details

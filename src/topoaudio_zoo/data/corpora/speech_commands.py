@@ -14,9 +14,12 @@ an English accent × a voice variant × a rate (words per minute) × a pitch; it
 (:mod:`.engines`): a voice × a duration stretch × a speed factor, id from
 ``"<engine>:<voice>|d<stretch>|v<speed>"``. A setting always gets the same id. Splits follow the
 official ``which_set`` rule on that id, so they are speaker-disjoint; the clips of the held-out
-voices (``heldout_voices``, default Flite ``rms`` and Festival ``ked_diphone``) all go to
-``testing_list.txt`` and are also listed in ``generalization_list.txt``: a test of voices (and
-for Festival's diphones, a voice-building method) never heard in training.
+voices (``heldout_voices``, default Flite ``rms`` and Festival ``ked_diphone``; a bare engine
+name holds out every voice of that engine) all go to ``testing_list.txt`` and are also listed
+in ``generalization_list.txt``: a test of voices (and for Festival's diphones, a
+voice-building method) or of a whole engine never heard in training. ``speakers.tsv`` gives
+each speaker's engine, voice, variant and split. With ``relist`` the lists of an already
+rendered corpus are rewritten for other held-out voices, without rendering anything.
 """
 
 from __future__ import annotations
@@ -346,14 +349,44 @@ the programs and voices, not the speech they output.
 """
 
 
-def _check_engines(engines: list[str], heldout: list[str]) -> None:
+def _check_engines(engines: list[str], heldout: list[str]) -> list[str]:
+    """Validate ``engines`` and ``heldout`` and return the held-out voices of those engines,
+    a bare engine name expanded to ``"<engine>:<voice>"`` for every voice it has (espeak-ng's
+    stays bare: it holds out every espeak-ng speaker)."""
     unknown = sorted(set(engines) - set(ALL_ENGINES))
     if unknown or not engines or len(set(engines)) != len(engines):
         raise ValueError(f"engines: expected distinct names of {ALL_ENGINES}, got {engines}")
     known = {f"{e}:{v}" for e, vs in ENGINE_VOICES.items() for v in vs}
-    bad = sorted(set(heldout) - known)
+    bad = sorted(set(heldout) - known - set(ALL_ENGINES))
     if bad:
-        raise ValueError(f"heldout_voices: unknown {bad} (known: {sorted(known)})")
+        raise ValueError(
+            f"heldout_voices: unknown {bad} (known: engines {list(ALL_ENGINES)} and "
+            f"{sorted(known)})"
+        )
+    expanded = [
+        voice
+        for entry in heldout
+        for voice in (
+            [f"{entry}:{v}" for v in ENGINE_VOICES[entry]] if entry in ENGINE_VOICES else [entry]
+        )
+    ]
+    return [v for v in dict.fromkeys(expanded) if v.split(":")[0] in engines]
+
+
+def _is_held_out(speaker: Speaker | EngineSpeaker, heldout: list[str]) -> bool:
+    voice = _voice(speaker)
+    return voice in heldout or voice.split(":")[0] in heldout
+
+
+def _check_relist(out: Path, clips: list[_Clip]) -> list[tuple[str, int]]:
+    """The clips of a rendered corpus at ``out`` as render results (crops unknown: 0)."""
+    missing = [c.relpath for c in clips if not (out / c.relpath).is_file()]
+    if missing:
+        raise ValueError(
+            f"relist: {out} lacks {len(missing)} clip(s) these arguments would render, e.g. "
+            f"{out / missing[0]}; relist a corpus with the arguments it was rendered with"
+        )
+    return [(c.relpath, 0) for c in clips]
 
 
 def render_speech_commands(
@@ -367,6 +400,7 @@ def render_speech_commands(
     engines: list[str] | None = None,
     heldout_voices: list[str] | None = None,
     variants: int | None = None,
+    relist: bool = False,
 ) -> CorpusSummary:
     """Render a Speech Commands v0.02-format corpus with espeak-ng, Flite and Festival
     (layout, speakers and held-out voices: module docstring).
@@ -382,13 +416,17 @@ def render_speech_commands(
         jobs: worker processes (default: the usable CPU cores).
         engines: of ``"espeak-ng"``, ``"flite"``, ``"festival"`` (default ``["espeak-ng"]``,
             the corpus of the shipped models; all three for the richer one).
-        heldout_voices: ``"<engine>:<voice>"`` whose clips all go to testing (default Flite
-            ``rms`` and Festival ``ked_diphone``; ``[]`` for none).
+        heldout_voices: ``"<engine>:<voice>"`` or a bare engine name (all its voices) whose
+            clips all go to testing (default Flite ``rms`` and Festival ``ked_diphone``;
+            ``[]`` for none).
         variants: (stretch, speed) variants per Flite/Festival voice, 1–25 (default 25; 1 with
             ``small``: the voice's own).
+        relist: ``out`` holds a corpus rendered with the same arguments (held-out voices
+            aside): write only its lists, ``speakers.tsv`` and README, for ``heldout_voices``.
 
     Returns:
-        A :class:`CorpusSummary` with clips per split and the wall-clock seconds.
+        A :class:`CorpusSummary` with clips per split and the wall-clock seconds
+        (``details["cropped"]`` is None after ``relist``).
 
     Raises:
         ValueError: naming the bad argument.
@@ -402,9 +440,9 @@ def render_speech_commands(
     variants = preset["variants"] if variants is None else variants
     words = _check_words(list(preset["words"] if words is None else words))
     engines = list(DEFAULT_ENGINES if engines is None else engines)
-    heldout = list(HELDOUT_VOICES if heldout_voices is None else heldout_voices)
-    _check_engines(engines, heldout)
-    heldout = [v for v in heldout if v.split(":")[0] in engines]
+    heldout = _check_engines(
+        engines, list(HELDOUT_VOICES if heldout_voices is None else heldout_voices)
+    )
     jobs = default_jobs() if jobs is None else jobs
     for name, value in (("voices", voices), ("takes", takes), ("jobs", jobs)):
         if value < 1:
@@ -413,7 +451,7 @@ def render_speech_commands(
         raise ValueError(f"variants: expected 1..{len(STRETCHES) * len(SPEEDS)}, got {variants}")
     if seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed}")
-    out = _check_out(out)
+    out = Path(out) if relist else _check_out(out)
 
     speakers: list[Speaker | EngineSpeaker] = []
     accents: list[str] = []
@@ -426,16 +464,19 @@ def render_speech_commands(
         if engine in engines:
             check_engine(engine, list(ENGINE_VOICES[engine]))
             speakers += engine_speakers(engine, ENGINE_VOICES[engine], variants, seed)
-    for word in words:
-        (out / word).mkdir(parents=True, exist_ok=True)
     groups: list[tuple[_Clip, ...]] = []
     for speaker in speakers:
         clips = [_Clip(out, w, speaker, t, seed) for w in words for t in range(takes)]
         groups += [(c,) for c in clips] if isinstance(speaker, Speaker) else [tuple(clips)]
-    results = [
-        r for rs in map_jobs(_render_group, groups, jobs, "speech-commands", "job") for r in rs
-    ]
-    held_ids = {s.speaker_id for s in speakers if _voice(s) in heldout}
+    if relist:
+        results = _check_relist(out, [c for group in groups for c in group])
+    else:
+        for word in words:
+            (out / word).mkdir(parents=True, exist_ok=True)
+        results = [
+            r for rs in map_jobs(_render_group, groups, jobs, "speech-commands", "job") for r in rs
+        ]
+    held_ids = {s.speaker_id for s in speakers if _is_held_out(s, heldout)}
     relpaths = sorted(path for path, _ in results)
     splits: dict[str, list[str]] = {"training": [], "validation": [], "testing": []}
     for relpath in relpaths:
@@ -509,7 +550,7 @@ def render_speech_commands(
             "heldout_voices": heldout,
             "generalization_clips": len(generalization),
             "takes": takes,
-            "cropped": sum(cropped for _, cropped in results),
+            "cropped": None if relist else sum(cropped for _, cropped in results),
             "versions": versions,
         },
     )
