@@ -12,6 +12,7 @@ import torch
 from topoaudio_zoo.analysis.evaluation import acceptance, evaluate_model
 from topoaudio_zoo.cli import main
 from topoaudio_zoo.data import WSNDataModule
+from topoaudio_zoo.data.speech_commands import heldout_engine_speakers
 from topoaudio_zoo.maps import family_maps, tone_family
 from topoaudio_zoo.stimuli import tone_set
 from topoaudio_zoo.topography import sheet_shape
@@ -52,8 +53,10 @@ def _model(dm: WSNDataModule, seed: int = 0) -> TopoAudioModel:
 def test_accuracy_and_counts_match_an_independent_count(corpora):
     dm = _datamodule(corpora)
     model = _model(dm)
-    result = evaluate_model(model, dm, n_clips=6, n_tones=8)
-    hits = {"word_all": 0, "word_heldout": 0, "background": 0}
+    keys = [dm.dataset("test")[i]["key"] for i in (0, 5, 9)]
+    group = {key.split("/")[1].split("_nohash_")[0] for key in keys}
+    result = evaluate_model(model, dm, n_clips=6, n_tones=8, speaker_groups={"some": group})
+    hits = {"word_all": 0, "word_heldout": 0, "background": 0, "word_some": 0}
     counts = dict.fromkeys(hits, 0)
     with torch.no_grad():
         for batch in dm.test_dataloader():
@@ -64,6 +67,11 @@ def test_accuracy_and_counts_match_an_independent_count(corpora):
             hits["word_heldout"] += int(word_ok[unseen].sum())
             counts["word_all"] += len(word_ok)
             counts["word_heldout"] += int(unseen.sum())
+            some = torch.tensor(
+                [k.split("/")[1].split("_nohash_")[0] in group for k in batch["key"]]
+            )
+            hits["word_some"] += int(word_ok[some].sum())
+            counts["word_some"] += int(some.sum())
             bg = batch["targets"]["background"]
             hits["background"] += int((logits["background"].argmax(-1) == bg).sum())
             counts["background"] += len(bg)
@@ -72,6 +80,8 @@ def test_accuracy_and_counts_match_an_independent_count(corpora):
     assert accuracy["word_top1_all"] == hits["word_all"] / counts["word_all"]
     assert accuracy["word_top1_heldout_voices"] == hits["word_heldout"] / counts["word_heldout"]
     assert accuracy["background_top1_all"] == hits["background"] / counts["background"]
+    assert result["counts"]["word_top1_some"] == counts["word_some"] >= 3
+    assert accuracy["word_top1_some"] == hits["word_some"] / counts["word_some"]
     assert result["counts"]["speaker_top1_all"] == len(dm.dataset("test")) - counts["word_heldout"]
 
 
@@ -117,6 +127,50 @@ def test_acceptance_needs_every_layer_smoother_and_word_accuracy_within_bounds()
     assert verdicts["flat_layer"]["not_smoother"] == ["b (weight)"]
     with pytest.raises(ValueError, match="baseline"):
         acceptance(results, "missing")
+
+
+def test_acceptance_also_bounds_the_drop_on_held_out_engines_when_scored():
+    def with_engines(word: float, engines: float) -> dict:
+        result = _result(0.5, 0.6, word)
+        result["accuracy"]["word_top1_heldout_engines"] = engines
+        return result
+
+    results = {
+        "base": {**with_engines(0.80, 0.70), "smoothness_response": {"a": 0.2, "b": 0.2}},
+        "good": with_engines(0.79, 0.69),
+        "worse_on_engines": with_engines(0.80, 0.60),
+    }
+    for name in results:
+        results[name]["smoothness_weight"] = {"a": 0.6, "b": 0.6} if name != "base" else {
+            "a": 0.1, "b": 0.1}  # fmt: skip
+    verdicts = acceptance(results, "base", max_word_drop=0.02)
+    assert verdicts["good"]["passed"]
+    assert verdicts["good"]["word_drop_heldout_engines"] == pytest.approx(0.01)
+    assert not verdicts["worse_on_engines"]["passed"]
+    assert verdicts["worse_on_engines"]["word_drop"] == pytest.approx(0.0)
+    assert (
+        "word_drop_heldout_engines"
+        not in acceptance({"base": _result(0.2, 0.1, 0.8), "m": _result(0.5, 0.6, 0.8)}, "base")[
+            "m"
+        ]
+    )
+
+
+def test_heldout_engine_speakers_come_from_the_corpus_speaker_table(tmp_path):
+    assert heldout_engine_speakers(tmp_path) == {}  # the real release has no speakers.tsv
+    (tmp_path / "speakers.tsv").write_text(
+        "speaker\tengine\tvoice\tvariant\tsplit\n"
+        "aaaa0001\tespeak-ng\ten+m1\trate 140\ttraining\n"
+        "aaaa0002\tespeak-ng\ten+m2\trate 140\ttesting\n"
+        "bbbb0001\tfestival\tkal_diphone\tstretch 1\ttesting\n"
+        "bbbb0002\tfestival\tked_diphone\tstretch 1\tvalidation\n"
+        "cccc0001\tflite\trms\tstretch 1\ttesting\n"
+        "cccc0002\tflite\tslt\tstretch 1\ttraining\n"
+    )
+    assert heldout_engine_speakers(tmp_path) == {"festival": {"bbbb0001", "bbbb0002"}}
+    (tmp_path / "speakers.tsv").write_text("speaker\tvoice\naaaa0001\tm1\n")
+    with pytest.raises(ValueError, match=r"speakers\.tsv: expected the columns"):
+        heldout_engine_speakers(tmp_path)
 
 
 def test_tonotopy_maps_give_each_unit_its_best_tone(corpora):

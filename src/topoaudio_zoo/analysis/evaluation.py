@@ -6,7 +6,9 @@ Protocol (``evaluate_model``):
   like the training one. Words are scored on the held-out voices (speakers never heard in
   training: their speaker target is -100) and, separately, on all test clips; speakers on the
   held-out clips of training speakers; background families on held-out instruments (the
-  background source's own test split).
+  background source's own test split). Optional ``speaker_groups`` score words on named sets
+  of speakers too (``word_top1_<group>``), e.g. ``heldout_engines``: the speakers of speech
+  engines never heard in training.
 - **Smoothness** (TDANN: ``(max(curve) − curve[0]) / max(curve)``, see
   :mod:`topoaudio_zoo.topography.smoothness`) of every topographic layer:
   *response-based* on a fixed stimulus set — log-spaced pure tones (50 Hz–8 kHz) and the first
@@ -17,6 +19,7 @@ Protocol (``evaluate_model``):
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -47,8 +50,15 @@ def _fraction(hits: int, total: int) -> float:
     return hits / total if total else float("nan")
 
 
+def _speaker_of(key: str) -> str:
+    """``"yes/0a1b2c3d_nohash_0.wav"`` → ``"0a1b2c3d"``."""
+    return key.rsplit("/", 1)[-1].split("_nohash_", 1)[0]
+
+
 @torch.no_grad()
-def _accuracy(model: TopoAudioModel, loader, keep: int) -> tuple[dict, dict, torch.Tensor]:
+def _accuracy(
+    model: TopoAudioModel, loader, keep: int, speaker_groups: Mapping[str, Collection[str]]
+) -> tuple[dict, dict, torch.Tensor]:
     hits: dict[str, int] = {}
     counts: dict[str, int] = {}
     kept = []
@@ -56,11 +66,18 @@ def _accuracy(model: TopoAudioModel, loader, keep: int) -> tuple[dict, dict, tor
         logits = model(batch["waveform"])
         targets = batch["targets"]
         unseen_voice = targets["speaker"] == IGNORE_INDEX if "speaker" in targets else None
+        speakers = [_speaker_of(key) for key in batch["key"]]
+        in_group = {
+            name: torch.tensor([s in members for s in speakers], dtype=torch.bool)
+            for name, members in speaker_groups.items()
+        }
         for task, values in logits.items():
             target = targets[task]
             valid = target != IGNORE_INDEX
             correct = (values.argmax(-1) == target) & valid
             groups = {"all": valid}
+            if task == "word":
+                groups |= {name: valid & mask for name, mask in in_group.items()}
             if task == "word" and unseen_voice is not None:
                 groups["heldout_voices"] = valid & unseen_voice
             for group, mask in groups.items():
@@ -74,7 +91,11 @@ def _accuracy(model: TopoAudioModel, loader, keep: int) -> tuple[dict, dict, tor
 
 
 def evaluate_model(
-    model: TopoAudioModel, datamodule: Any, n_clips: int = 256, n_tones: int = 48
+    model: TopoAudioModel,
+    datamodule: Any,
+    n_clips: int = 256,
+    n_tones: int = 48,
+    speaker_groups: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Accuracy and smoothness of ``model`` (see the module docstring for the protocol).
 
@@ -83,6 +104,8 @@ def evaluate_model(
         datamodule: a set-up ``WSNDataModule`` (its test split is used).
         n_clips: test mixtures added to the tones for response-based smoothness.
         n_tones: pure tones, log-spaced 50 Hz – 8 kHz.
+        speaker_groups: ``{group: speaker ids}``; words are also scored on each group's clips
+            (``word_top1_<group>``; NaN when the test split has none).
 
     Returns:
         ``{"accuracy": {...}, "counts": {...}, "smoothness_response": {layer: s},
@@ -90,7 +113,9 @@ def evaluate_model(
     """
     _check_labels(model, datamodule.tasks)
     model.eval()
-    accuracy, counts, clips = _accuracy(model, datamodule.test_dataloader(), n_clips)
+    accuracy, counts, clips = _accuracy(
+        model, datamodule.test_dataloader(), n_clips, speaker_groups or {}
+    )
     _, tones = tone_set(model.sample_rate, model.clip_samples, count=n_tones)
     layers = model.topographic_loss().layer_names
     # The recorded protocol: each conv's raw output, mean over frequency and time.
@@ -111,11 +136,12 @@ def acceptance(
     """Check every other model against ``baseline``.
 
     A model passes when its smoothness (response- and weight-based) is higher than the
-    baseline's at every topographic layer and its word accuracy on held-out voices is at most
-    ``max_word_drop`` below the baseline's.
+    baseline's at every topographic layer and its word accuracy on held-out voices, and on
+    held-out engines when they were scored, is at most ``max_word_drop`` below the baseline's.
 
     Returns:
-        ``{model: {"passed": bool, "word_drop": float, "not_smoother": [layer (kind), ...]}}``.
+        ``{model: {"passed": bool, "word_drop": float, "word_drop_heldout_engines": float
+        (when scored), "not_smoother": [layer (kind), ...]}}``.
     """
     if baseline not in results:
         raise ValueError(f"baseline: {baseline!r} is not among the evaluated models")
@@ -130,13 +156,15 @@ def acceptance(
             for layer, value in result[kind].items()
             if not value > base[kind][layer]
         ]
-        drop = (
-            base["accuracy"]["word_top1_heldout_voices"]
-            - result["accuracy"]["word_top1_heldout_voices"]
-        )
+        drops = {
+            group: base["accuracy"][f"word_top1_{group}"] - result["accuracy"][f"word_top1_{group}"]
+            for group in ("heldout_voices", "heldout_engines")
+            if f"word_top1_{group}" in result["accuracy"]
+        }
         verdicts[name] = {
-            "passed": not worse and drop <= max_word_drop,
-            "word_drop": drop,
+            "passed": not worse and all(drop <= max_word_drop for drop in drops.values()),
+            "word_drop": drops["heldout_voices"],
+            **({"word_drop_heldout_engines": drops["heldout_engines"]} if len(drops) > 1 else {}),
             "not_smoother": worse,
             "mean_smoothness_gain": {
                 kind: float(np.mean([result[kind][k] - base[kind][k] for k in result[kind]]))

@@ -61,6 +61,7 @@ def _metrics_for_config(result: dict, protocol: str) -> dict:
     accuracy = result["accuracy"]
     described = {
         "word_top1_heldout_voices": "word top-1 on voices held out of training",
+        "word_top1_heldout_engines": "word top-1 on speech engines held out of training",
         "word_top1_all": "word top-1 on all test clips",
         "speaker_top1_all": "speaker top-1 on held-out clips of training speakers",
         "background_top1_all": "background family top-1 on held-out instruments",
@@ -84,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.evaluation import acceptance, evaluate_model
     from ..atomic import atomic_write_text
     from ..data import WSNDataModule
+    from ..data.speech_commands import heldout_engine_speakers
     from ..zoo.registry import from_pretrained
 
     torch.set_grad_enabled(False)
@@ -106,13 +108,25 @@ def run(args: argparse.Namespace) -> int:
     )
     datamodule.prepare_data()
     datamodule.setup("test")
+    heldout_engines = heldout_engine_speakers(args.speech)
+    speaker_groups = (
+        {"heldout_engines": set().union(*heldout_engines.values())} if heldout_engines else {}
+    )
     protocol = (
         f"WSN test split of {args.speech} + {args.background} (seed {args.seed}, "
-        f"SNR {snr_db[0]:g}..{snr_db[1]:g} dB, 2 s at 20 kHz), `topoaudio-zoo evaluate`"
+        f"SNR {snr_db[0]:g}..{snr_db[1]:g} dB, 2 s at 20 kHz"
+        + (
+            f"; engines held out of training: {', '.join(sorted(heldout_engines))}"
+            if heldout_engines
+            else ""
+        )
+        + "), `topoaudio-zoo evaluate`"
     )
     results = {}
     for name, model in models.items():
-        results[name] = evaluate_model(model, datamodule, n_clips=args.clips)
+        results[name] = evaluate_model(
+            model, datamodule, n_clips=args.clips, speaker_groups=speaker_groups
+        )
         accuracy = results[name]["accuracy"]
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(accuracy.items())))
         for kind in ("smoothness_response", "smoothness_weight"):
@@ -126,10 +140,16 @@ def run(args: argparse.Namespace) -> int:
         report["acceptance"] = {"baseline": args.baseline, "verdicts": verdicts}
         for name, verdict in verdicts.items():
             status = "PASS" if verdict["passed"] else "FAIL"
+            engines = verdict.get("word_drop_heldout_engines")
             print(
                 f"{status} {name} vs {args.baseline}: word accuracy drop "
-                f"{100 * verdict['word_drop']:.2f} points; not smoother at "
-                f"{verdict['not_smoother'] or 'no layer'}"
+                f"{100 * verdict['word_drop']:.2f} points (held-out voices)"
+                + (
+                    f", {100 * engines:.2f} points (held-out engines)"
+                    if engines is not None
+                    else ""
+                )
+                + f"; not smoother at {verdict['not_smoother'] or 'no layer'}"
             )
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -165,9 +185,16 @@ def markdown_report(report: dict) -> str:
         for name, verdict in report["acceptance"]["verdicts"].items():
             status = "PASS" if verdict["passed"] else "FAIL"
             worse = ", ".join(verdict["not_smoother"]) or "none"
+            engines = verdict.get("word_drop_heldout_engines")
             lines.append(
                 f"- {status} {name}: word accuracy on held-out voices "
-                f"{-100 * verdict['word_drop']:+.1f} points; layers not smoother: {worse}"
+                f"{-100 * verdict['word_drop']:+.1f} points"
+                + (
+                    f", on held-out engines {-100 * engines:+.1f} points"
+                    if engines is not None
+                    else ""
+                )
+                + f"; layers not smoother: {worse}"
             )
     return "\n".join(lines) + "\n"
 

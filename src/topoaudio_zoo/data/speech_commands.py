@@ -3,11 +3,14 @@
 Layout under ``root``: ``<word>/<speakerhash>_nohash_<n>.wav`` (16 kHz, ≤ 1 s),
 ``validation_list.txt`` and ``testing_list.txt`` (paths relative to ``root``), and
 ``_background_noise_/*.wav`` (long noise recordings). Training is every word clip in neither
-list. Speakers never cross the official splits.
+list. Speakers never cross the official splits. The offline corpora of ``topoaudio-zoo
+make-corpus`` add ``speakers.tsv`` (speaker, engine, voice, variant, split), read by
+:func:`heldout_engine_speakers`.
 """
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,6 +25,7 @@ __all__ = [
     "V2_12_COMMANDS",
     "SpeechClip",
     "SpeechCommandsDataModule",
+    "heldout_engine_speakers",
     "scan_speech_commands",
 ]
 
@@ -69,6 +73,28 @@ def fetch_speech_commands(root: str | Path) -> None:
 
 def _read_list(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def heldout_engine_speakers(root: str | Path) -> dict[str, set[str]]:
+    """The speakers of every engine with no speaker in training, by engine, from the
+    ``speakers.tsv`` of an offline corpus; ``{}`` when the corpus has none (the real release).
+
+    Raises:
+        ValueError: naming the file, when it lacks the speaker, engine or split column.
+    """
+    path = Path(root) / "speakers.tsv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if rows and not {"speaker", "engine", "split"} <= set(rows[0]):
+        raise ValueError(f"{path}: expected the columns speaker, engine and split")
+    trained = {r["engine"] for r in rows if r["split"] == "training"}
+    held: dict[str, set[str]] = {}
+    for row in rows:
+        if row["engine"] not in trained:
+            held.setdefault(row["engine"], set()).add(row["speaker"])
+    return held
 
 
 def scan_speech_commands(root: str | Path) -> tuple[dict[str, list[SpeechClip]], list[str]]:
