@@ -140,7 +140,8 @@ def run_speech_commands(args: argparse.Namespace) -> int:
     d = summary.details
     engines = ", ".join(f"{e} {n}" for e, n in d["speakers_per_engine"].items())
     print(
-        f"wrote {summary.total} clips ({d['words']} words × {d['speakers']} speakers × "
+        f"{'relisted' if args.relist else 'wrote'} {summary.total} clips ({d['words']} words × "
+        f"{d['speakers']} speakers × "
         f"{d['takes']} takes; {counts}) to {summary.out} in {summary.seconds:.1f} s\n"
         f"speakers per engine: {engines}; held-out voices: "
         f"{', '.join(d['heldout_voices']) or 'none'} ({d['generalization_clips']} clips)"
