@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Train the second-generation (full-width, base 64) CPU models with the configs/cpu recipes:
-# the baseline (tau = 0) and TopoAudio at tau = 25 side by side, one thread each on 2 cores,
-# then TopoAudio at tau = 5 (same architecture, data, seed and step budget). Renders the offline
+# the baseline (tau = 0), TopoAudio at tau = 25, then at tau = 5, one after the other on the
+# 2 cores (same architecture, data, seed and step budget). Renders the offline
 # corpora first if data/ lacks them (docs/corpora.md). Rerunning resumes: a finished run (its
 # runs/cpu/<name>/final.ckpt exists) is skipped, an interrupted one continues from its last
 # checkpoint (every 100 steps). Logs: runs/cpu/<name>.log and runs/cpu/<name>/version_*/metrics.csv.
@@ -33,14 +33,13 @@ train() {  # train NAME [OVERLAY]: one run, resumed if it was interrupted
   [ -n "$last" ] && args+=(--ckpt_path "$last") && echo "$name: resuming from $last"
   echo "$name: training ($(date -Is))"
   start=$(date +%s)
-  OMP_NUM_THREADS=1 $zoo "${args[@]}" >> "runs/cpu/$name.log" 2>&1
+  $zoo "${args[@]}" >> "runs/cpu/$name.log" 2>&1
   echo "$name: done in $(( $(date +%s) - start )) s ($(date -Is))" | tee -a "runs/cpu/$name.log"
   final=$(ls -t runs/cpu/"$name"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the step budget
   cp "$final" "runs/cpu/$name/final.ckpt"
   echo "$name: final checkpoint $final -> runs/cpu/$name/final.ckpt"
 }
 
-train baseline-cochresnet18w64 &
-train topoaudio-cochresnet18w64-tau25 configs/cpu/w64-tau25.yaml &
-wait
+train baseline-cochresnet18w64
+train topoaudio-cochresnet18w64-tau25 configs/cpu/w64-tau25.yaml
 train topoaudio-cochresnet18w64-tau5 configs/cpu/w64-tau5.yaml
