@@ -2,9 +2,11 @@
 # Train the second-generation (full-width, base 64) CPU models with the configs/cpu recipes:
 # the baseline (tau = 0), TopoAudio at tau = 25, then at tau = 5, one after the other on the
 # 2 cores (same architecture, data, seed and step budget). Renders the offline
-# corpora first if data/ lacks them (docs/corpora.md). Rerunning resumes: a finished run (its
-# runs/cpu/<name>/final.ckpt exists) is skipped, an interrupted one continues from its last
-# checkpoint (every 100 steps). Logs: runs/cpu/<name>.log and runs/cpu/<name>/version_*/metrics.csv.
+# corpora first if data/ lacks them (docs/corpora.md; the background corpus also needs the Debian
+# packages wesnoth-1.16-music and supertuxkart-data). Rerunning resumes: a model already exported
+# to checkpoints/<name>/ or finished here (runs/cpu/<name>/final.ckpt) is skipped, an interrupted
+# run continues from its last checkpoint (every 100 steps).
+# Logs: runs/cpu/<name>.log and runs/cpu/<name>/version_*/metrics.csv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zoo=.venv/bin/topoaudio-zoo
@@ -23,6 +25,10 @@ recipe=(--config configs/cpu/wsn-augmented.yaml --config configs/cpu/w64.yaml)
 
 train() {  # train NAME [OVERLAY]: one run, resumed if it was interrupted
   local name=$1 overlay=${2:-} last final start
+  if [ -f "checkpoints/$name/model.safetensors" ]; then
+    echo "$name: exported earlier (checkpoints/$name)"
+    return
+  fi
   if [ -f "runs/cpu/$name/final.ckpt" ]; then
     echo "$name: finished earlier (runs/cpu/$name/final.ckpt)"
     return
