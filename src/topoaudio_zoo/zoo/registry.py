@@ -356,9 +356,9 @@ _SYNTHETIC_WSN = (
     "FluidSynth FluidR3_GM notes (NSynth layout); not the paper's data"
 )
 _SOUND_WORLD_WSN = (
-    "Word-Speaker-Noise of the offline sound world: espeak-ng, Flite and Festival words "
-    "(Speech Commands layout) over real recordings and General-MIDI music in 8 sound "
-    "categories, with augmentation; not the paper's data"
+    "Word-Speaker-Noise of the offline sound world: espeak-ng and Flite words (Speech Commands "
+    "layout; Festival and Flite rms held out) over real recordings and General-MIDI music in 8 "
+    "sound categories, with augmentation; not the paper's data"
 )
 
 
@@ -385,6 +385,10 @@ _CPU_MODELS = {
     "topoaudio-cochresnet18w32-tau25": _CpuModel(
         32, 25, "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
         _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
+    ),
+    "baseline-cochresnet18w64": _CpuModel(
+        64, 0, "fb19674aefd2f465946d73e17f557dd8e28f49fbf48e5bb01b1b97e3782f947a",
+        _SOUND_WORLD_WSN, ("cpu", "full-width"),
     ),
 }  # fmt: skip
 
