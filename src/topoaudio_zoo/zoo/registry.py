@@ -390,6 +390,10 @@ _CPU_MODELS = {
         64, 0, "fb19674aefd2f465946d73e17f557dd8e28f49fbf48e5bb01b1b97e3782f947a",
         _SOUND_WORLD_WSN, ("cpu", "full-width"),
     ),
+    "topoaudio-cochresnet18w64-tau25": _CpuModel(
+        64, 25, "b4fc64e0395726538dc684e7ccf2198dfa432940430e997ffe9a8873be01ff5e",
+        _SOUND_WORLD_WSN, ("cpu", "full-width"),
+    ),
 }  # fmt: skip
 
 
