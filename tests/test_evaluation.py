@@ -216,8 +216,29 @@ def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, 
     expected = report["results"][str(tmp_path / "topo")]["accuracy"]["word_top1_heldout_voices"]
     assert recorded["word_top1_heldout_voices"]["value"] == expected
     assert "held out" in recorded["word_top1_heldout_voices"]["protocol"]
+    background = recorded["background_top1_all"]["protocol"]
+    assert background.startswith("background family top-1 on held-out instruments; ")
     assert "SNR 0..12.5 dB" in report["protocol"]
     assert "word_top1_heldout_voices" in (tmp_path / "topo" / "README.md").read_text()
     table = markdown.read_text()
     assert f"| {tmp_path / 'topo'} | " in table and "| layer1.0.conv1 | " in table
     assert f"{100 * expected:.1f} %" in table
+
+
+@pytest.mark.parametrize(
+    ("background_format", "held_out"),
+    [
+        ("nsynth", "background family top-1 on held-out instruments"),
+        ("backgrounds", "background category top-1 on held-out recordings"),
+        ("esc50", "background class top-1 on the test split"),
+    ],
+)
+def test_the_recorded_background_metric_says_what_its_test_split_holds_out(
+    background_format, held_out
+):
+    from topoaudio_zoo.cli.evaluate import _metrics_for_config
+
+    result = {"accuracy": {"background_top1_all": 0.5, "word_top1_all": 0.25}}
+    metrics = _metrics_for_config(result, "PROTOCOL", background_format)
+    assert metrics["background_top1_all"] == {"value": 0.5, "protocol": f"{held_out}; PROTOCOL"}
+    assert metrics["word_top1_all"]["protocol"] == "word top-1 on all test clips; PROTOCOL"

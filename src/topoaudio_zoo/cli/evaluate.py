@@ -57,14 +57,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
-def _metrics_for_config(result: dict, protocol: str) -> dict:
+# What the background task's test split holds out, by --background-format.
+_BACKGROUND_TEST = {
+    "nsynth": "background family top-1 on held-out instruments",
+    "backgrounds": "background category top-1 on held-out recordings",
+}
+
+
+def _metrics_for_config(result: dict, protocol: str, background_format: str) -> dict:
     accuracy = result["accuracy"]
     described = {
         "word_top1_heldout_voices": "word top-1 on voices held out of training",
         "word_top1_heldout_engines": "word top-1 on speech engines held out of training",
         "word_top1_all": "word top-1 on all test clips",
         "speaker_top1_all": "speaker top-1 on held-out clips of training speakers",
-        "background_top1_all": "background family top-1 on held-out instruments",
+        "background_top1_all": _BACKGROUND_TEST.get(
+            background_format, "background class top-1 on the test split"
+        ),
     }
     return {
         key: {"value": accuracy[key], "protocol": f"{text}; {protocol}"}
@@ -133,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
             values = results[name][kind]
             print(f"  {kind}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
         if args.record:
-            _record(name, model, _metrics_for_config(results[name], protocol))
+            _record(
+                name,
+                model,
+                _metrics_for_config(results[name], protocol, args.background_format),
+            )
     report = {"protocol": protocol, "results": results}
     if args.baseline is not None:
         verdicts = acceptance(results, args.baseline, args.max_word_drop)
