@@ -242,3 +242,22 @@ def test_the_recorded_background_metric_says_what_its_test_split_holds_out(
     metrics = _metrics_for_config(result, "PROTOCOL", background_format)
     assert metrics["background_top1_all"] == {"value": 0.5, "protocol": f"{held_out}; PROTOCOL"}
     assert metrics["word_top1_all"]["protocol"] == "word top-1 on all test clips; PROTOCOL"
+
+
+def test_balanced_background_accuracy_sees_through_a_majority_class_guess():
+    """On an unbalanced test split (3 of 4 clips in class 0), a model that always answers class
+    0 scores 75 % plain top-1 but 1 / 2 balanced top-1 (the mean recall over the two classes)."""
+    from topoaudio_zoo.analysis.evaluation import _accuracy
+
+    def always_class_zero(waveform):
+        return {"background": torch.tensor([[1.0, 0.0]]).repeat(len(waveform), 1)}
+
+    batch = {
+        "waveform": torch.zeros(4, 8),
+        "targets": {"background": torch.tensor([0, 0, 0, 1])},
+        "key": [f"yes/0000000{i}_nohash_0.wav" for i in range(4)],
+    }
+    accuracy, counts, _ = _accuracy(always_class_zero, [batch, batch], keep=2, speaker_groups={})
+    assert accuracy["background_top1_all"] == 0.75
+    assert accuracy["background_balanced_top1_all"] == 0.5
+    assert counts["background_balanced_top1_all"] == counts["background_top1_all"] == 8

@@ -8,7 +8,10 @@ Protocol (``evaluate_model``):
   held-out clips of training speakers; background families on held-out instruments (the
   background source's own test split). Optional ``speaker_groups`` score words on named sets
   of speakers too (``word_top1_<group>``), e.g. ``heldout_engines``: the speakers of speech
-  engines never heard in training.
+  engines never heard in training. Backgrounds are also scored by balanced top-1
+  (``background_balanced_top1_all``: the mean over classes of each class's recall, chance
+  1 / classes), since a background source may be unbalanced (the background corpus is 77 %
+  music, so always answering "music" scores 77 % plain top-1).
 - **Smoothness** (TDANN: ``(max(curve) − curve[0]) / max(curve)``, see
   :mod:`topoaudio_zoo.topography.smoothness`) of every topographic layer:
   *response-based* on a fixed stimulus set — log-spaced pure tones (50 Hz–8 kHz) and the first
@@ -61,6 +64,7 @@ def _accuracy(
 ) -> tuple[dict, dict, torch.Tensor]:
     hits: dict[str, int] = {}
     counts: dict[str, int] = {}
+    per_class: dict[int, list[int]] = {}  # background class → [hits, count]
     kept = []
     for batch in loader:
         logits = model(batch["waveform"])
@@ -80,6 +84,11 @@ def _accuracy(
                 groups |= {name: valid & mask for name, mask in in_group.items()}
             if task == "word" and unseen_voice is not None:
                 groups["heldout_voices"] = valid & unseen_voice
+            if task == "background":
+                for label, hit in zip(target[valid].tolist(), correct[valid].tolist(), strict=True):
+                    tally = per_class.setdefault(label, [0, 0])
+                    tally[0] += int(hit)
+                    tally[1] += 1
             for group, mask in groups.items():
                 key = f"{task}_top1_{group}"
                 hits[key] = hits.get(key, 0) + int(correct[mask].sum())
@@ -87,6 +96,10 @@ def _accuracy(
         if sum(len(w) for w in kept) < keep:
             kept.append(batch["waveform"])
     accuracy = {key: _fraction(hits[key], counts[key]) for key in hits}
+    if per_class:
+        recalls = [_fraction(hit, count) for hit, count in per_class.values()]
+        accuracy["background_balanced_top1_all"] = float(np.mean(recalls))
+        counts["background_balanced_top1_all"] = sum(count for _, count in per_class.values())
     return accuracy, counts, torch.cat(kept)[:keep]
 
 

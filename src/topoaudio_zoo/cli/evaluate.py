@@ -75,6 +75,9 @@ def _metrics_for_config(result: dict, protocol: str, background_format: str) -> 
             background_format, "background class top-1 on the test split"
         ),
     }
+    described["background_balanced_top1_all"] = described["background_top1_all"].replace(
+        "top-1", "balanced top-1 (mean recall per class)"
+    )
     return {
         key: {"value": accuracy[key], "protocol": f"{text}; {protocol}"}
         for key, text in described.items()
