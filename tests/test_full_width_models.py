@@ -55,3 +55,71 @@ def test_full_width_model_loads_offline_on_its_sheets(name, monkeypatch):
     with torch.no_grad():
         logits = model(0.1 * clip)
     assert logits["word"].shape == (2, 35) and torch.isfinite(logits["word"]).all()
+
+
+@pytest.mark.parametrize("name", FULL_WIDTH)
+def test_full_width_models_carry_the_accuracies_recorded_by_their_evaluation(name):
+    """The metrics in each config.json are those ``topoaudio-zoo evaluate --record`` wrote to
+    checkpoints/w64/evaluation.json (scripts/evaluate_w64_models.sh), with that evaluation's
+    protocol, and include word accuracy on held-out voices and on the held-out speech engine."""
+    evaluation = json.loads((CHECKPOINTS / "w64" / "evaluation.json").read_text("utf-8"))
+    metrics = _config(name)["metrics"]
+    recorded = {key: entry["value"] for key, entry in metrics.items()}
+    assert recorded == evaluation["results"][name]["accuracy"], name
+    assert {"word_top1_heldout_voices", "word_top1_heldout_engines"} <= recorded.keys(), name
+    assert {"background_top1_all", "background_balanced_top1_all"} <= recorded.keys(), name
+    for key, entry in metrics.items():
+        assert evaluation["protocol"] in entry["protocol"], key
+
+
+LEVERS = sorted((ROOT / "configs" / "cpu").glob("w64-tau25-lever-*.yaml"))
+
+
+@pytest.mark.parametrize("overlay", LEVERS, ids=lambda path: path.stem)
+def test_each_speech_music_lever_continues_tau25_with_one_setting_changed(overlay):
+    """A lever (scripts/speech_music_levers.sh) starts from the registered τ = 25 model and
+    changes either the task weights or TopoLoss, nothing else of the recipe; it logs outside
+    runs/cpu so that no zoo model's run is touched."""
+    lever = yaml.safe_load(overlay.read_text())
+    recipe = yaml.safe_load(RECIPE.read_text())["model"]
+    tau25 = yaml.safe_load((RECIPE.parent / "w64-tau25.yaml").read_text())["model"]
+    model = lever["model"]
+    assert model["init_from"] == "topoaudio-cochresnet18w64-tau25" in FULL_WIDTH
+    changed = set(model) - {"name", "description", "init_from", "optimizer", "scheduler"}
+    assert len(changed) == 1 and changed <= {"tasks", "topography"}, changed
+    if "tasks" in model:
+        differ = [t for t in recipe["tasks"] if model["tasks"][t] != recipe["tasks"][t]]
+        assert model["tasks"].keys() == recipe["tasks"].keys() and len(differ) == 1
+    else:
+        assert model["topography"]["tau"] != tau25["topography"]["tau"]
+        assert {k: v for k, v in model["topography"].items() if k != "tau"} == {
+            k: v for k, v in tau25["topography"].items() if k != "tau"
+        }
+    assert set(lever["trainer"]) == {"max_steps", "logger"}
+    assert lever["trainer"]["logger"]["init_args"] == {
+        "save_dir": "runs/levers",
+        "name": overlay.stem.removeprefix("w64-tau25-lever-"),
+    }
+
+
+@pytest.mark.parametrize(
+    "folder", sorted((CHECKPOINTS / "w64" / "levers").iterdir()), ids=lambda path: path.name
+)
+def test_each_recorded_lever_maps_speech_and_music_beside_tau25_against_both_nulls(folder):
+    """checkpoints/w64/levers/LEVER/ holds the maps scripts/speech_music_levers.sh wrote for a
+    lever of configs/cpu: the lever's run beside τ = 25, speech and music tested against the
+    sheet and the label-permutation nulls in every layer."""
+    assert (RECIPE.parent / f"w64-tau25-lever-{folder.name}.yaml").is_file()
+    maps = json.loads((folder / "maps.json").read_text("utf-8"))["models"]
+    assert [m["model"] for m in maps] == [
+        f"runs/levers/{folder.name}/model",
+        "topoaudio-cochresnet18w64-tau25",
+    ]
+    for model in maps:
+        assert model["n_permutations"] >= 1000
+        for layer, found in model["layers"].items():
+            for category in ("speech", "music"):
+                tests = found["maps"][category]
+                assert tests["morans_i"]["null"] == "sheet", (layer, category)
+                assert tests["morans_i_labels"]["null"] == "labels", (layer, category)
+                assert 0 < tests["morans_i_labels"]["p_value"] <= 1, (layer, category)
