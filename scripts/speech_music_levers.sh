@@ -5,7 +5,7 @@
 # the report's layers beside tau = 25 itself, the maps (Markdown, JSON, figures) written to
 # checkpoints/w64/levers/LEVER/. A lever already exported is only mapped again.
 # Needs the corpora of scripts/train_w64_models.sh and NH2015 in $NH2015_DIR (evaluation only).
-#   bash scripts/speech_music_levers.sh LEVER [LEVER ...]   # e.g. background1 tau100
+#   bash scripts/speech_music_levers.sh LEVER [LEVER ...]   # e.g. background1 tau100 phi4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zoo=.venv/bin/topoaudio-zoo

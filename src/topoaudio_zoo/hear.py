@@ -34,6 +34,7 @@ from torch import nn
 
 from .audio import resample
 from .zoo.model import TopoAudioModel
+from .zoo.registry import DEFAULT_MODEL, from_pretrained
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -45,8 +46,6 @@ __all__ = [
     "load_model",
 ]
 
-DEFAULT_MODEL = "topoaudio-cochresnet18w32-tau25"
-"""The model ``load_model("")`` gives (embedded in the package: no network)."""
 SAMPLE_RATES = (16000, 22050, 44100, 48000)
 """Input rates the HEAR API allows, in Hz."""
 HOP_MS = 40
@@ -184,8 +183,6 @@ def load_model(model_file_path: str = "", sample_rate: int = 16000) -> HearModel
             ``./my-model``); see :func:`topoaudio_zoo.from_pretrained`.
         sample_rate: input rate in Hz, one of :data:`SAMPLE_RATES` (default 16 kHz).
     """
-    from .zoo.registry import from_pretrained
-
     return HearModel(from_pretrained(model_file_path or DEFAULT_MODEL), sample_rate)
 
 

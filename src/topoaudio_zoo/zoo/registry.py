@@ -394,6 +394,10 @@ _CPU_MODELS = {
         64, 25, "b4fc64e0395726538dc684e7ccf2198dfa432940430e997ffe9a8873be01ff5e",
         _SOUND_WORLD_WSN, ("cpu", "full-width"),
     ),
+    "topoaudio-cochresnet18w64-tau5": _CpuModel(
+        64, 5, "6b00a99f30d9a21d0ba6a5f058afb2c3cb80d88e6c44a07aa87cf3a6bc1c8947",
+        _SOUND_WORLD_WSN, ("cpu", "full-width"),
+    ),
 }  # fmt: skip
 
 
