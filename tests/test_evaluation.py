@@ -211,7 +211,10 @@ def test_evaluate_command_writes_results_and_records_metrics(corpora, tmp_path, 
     report = json.loads(out.read_text())
     assert set(report["results"]) == {str(tmp_path / "base"), str(tmp_path / "topo")}
     verdict = report["acceptance"]["verdicts"][str(tmp_path / "topo")]
-    assert ("PASS" if verdict["passed"] else "FAIL") in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert ("PASS" if verdict["passed"] else "FAIL") in printed.out
+    for name in ("base", "topo"):  # each model's scoring shows a progress bar named after it
+        assert f"{tmp_path / name}: 100%" in printed.err
     recorded = json.loads((tmp_path / "topo" / "config.json").read_text())["metrics"]
     expected = report["results"][str(tmp_path / "topo")]["accuracy"]["word_top1_heldout_voices"]
     assert recorded["word_top1_heldout_voices"]["value"] == expected

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..stimuli import tone_set
 from ..topography import smoothness, weight_smoothness
@@ -60,13 +61,17 @@ def _speaker_of(key: str) -> str:
 
 @torch.no_grad()
 def _accuracy(
-    model: TopoAudioModel, loader, keep: int, speaker_groups: Mapping[str, Collection[str]]
+    model: TopoAudioModel,
+    loader,
+    keep: int,
+    speaker_groups: Mapping[str, Collection[str]],
+    progress: str | None = None,
 ) -> tuple[dict, dict, torch.Tensor]:
     hits: dict[str, int] = {}
     counts: dict[str, int] = {}
     per_class: dict[int, list[int]] = {}  # background class → [hits, count]
     kept = []
-    for batch in loader:
+    for batch in tqdm(loader, desc=progress, unit="batch", disable=progress is None):
         logits = model(batch["waveform"])
         targets = batch["targets"]
         unseen_voice = targets["speaker"] == IGNORE_INDEX if "speaker" in targets else None
@@ -109,6 +114,7 @@ def evaluate_model(
     n_clips: int = 256,
     n_tones: int = 48,
     speaker_groups: Mapping[str, Collection[str]] | None = None,
+    progress: str | None = None,
 ) -> dict[str, Any]:
     """Accuracy and smoothness of ``model`` (see the module docstring for the protocol).
 
@@ -119,6 +125,7 @@ def evaluate_model(
         n_tones: pure tones, log-spaced 50 Hz – 8 kHz.
         speaker_groups: ``{group: speaker ids}``; words are also scored on each group's clips
             (``word_top1_<group>``; NaN when the test split has none).
+        progress: when given, a progress bar over the test batches with this label (stderr).
 
     Returns:
         ``{"accuracy": {...}, "counts": {...}, "smoothness_response": {layer: s},
@@ -127,7 +134,7 @@ def evaluate_model(
     _check_labels(model, datamodule.tasks)
     model.eval()
     accuracy, counts, clips = _accuracy(
-        model, datamodule.test_dataloader(), n_clips, speaker_groups or {}
+        model, datamodule.test_dataloader(), n_clips, speaker_groups or {}, progress
     )
     _, tones = tone_set(model.sample_rate, model.clip_samples, count=n_tones)
     layers = model.topographic_loss().layer_names

@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
     results = {}
     for name, model in models.items():
         results[name] = evaluate_model(
-            model, datamodule, n_clips=args.clips, speaker_groups=speaker_groups
+            model, datamodule, n_clips=args.clips, speaker_groups=speaker_groups, progress=name
         )
         accuracy = results[name]["accuracy"]
         print(f"{name}: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(accuracy.items())))
