@@ -163,6 +163,29 @@ def test_export_float16_halves_the_file_and_loads_as_float32(checkpoint, tmp_pat
         assert torch.equal(value, stored.to(value.dtype)), key
 
 
+def test_export_copies_a_model_folder_as_float16_keeping_its_config(checkpoint, tmp_path, capsys):
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps(METRICS))
+    full, half = tmp_path / "full", tmp_path / "half"
+    assert main(["export", str(checkpoint), str(full), "--metrics", str(metrics)]) == 0
+    assert main(["export", str(full), str(half), "--float16", "--name", "tiny-half"]) == 0
+
+    with safe_open(half / "model.safetensors", "pt") as stored:
+        assert stored.get_tensor("backbone.conv1.weight").dtype == torch.float16
+    source, copy = from_pretrained(full), from_pretrained(half)
+    assert copy.config["name"] == "tiny-half" and copy.config["metrics"] == METRICS
+    assert copy.config["heads"] == source.config["heads"]
+    for key, value in copy.state_dict().items():
+        expected = source.state_dict()[key]
+        assert value.dtype == expected.dtype, key
+        rounded = expected.half().to(expected.dtype) if expected.is_floating_point() else expected
+        assert torch.equal(value, rounded), key
+    with pytest.raises(SystemExit):
+        main(["export", str(half), str(half), "--float16"])
+    assert f"{half}: the copy must go to another folder" in capsys.readouterr().err
+    assert from_pretrained(half).config["name"] == "tiny-half"  # nothing was lost
+
+
 @pytest.mark.slow
 def test_export_never_follows_init_from(checkpoint, tmp_path):
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)

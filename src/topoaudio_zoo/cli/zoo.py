@@ -23,10 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Lightning checkpoint → model folder (safetensors, config.json, model card)",
         description=(
             "Read a TopoAudioModule checkpoint with torch.load(weights_only=True) and write "
-            "model.safetensors, config.json and a README.md model card into OUT_DIR."
+            "model.safetensors, config.json and a README.md model card into OUT_DIR. Given a "
+            "model folder instead, load it strictly and write a copy (e.g. with --float16); "
+            "the copy keeps the source's recorded metrics unless --metrics is given."
         ),
     )
-    export.add_argument("checkpoint", type=Path, metavar="LIGHTNING_CKPT")
+    export.add_argument("checkpoint", type=Path, metavar="LIGHTNING_CKPT_OR_MODEL_DIR")
     export.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     export.add_argument(
         "--metrics",
@@ -92,10 +94,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from ..training.export import export_checkpoint, read_metrics
+    from ..training.export import export_checkpoint, export_folder, read_metrics
 
     metrics = read_metrics(args.metrics) if args.metrics is not None else None
-    model = export_checkpoint(
+    export = export_folder if args.checkpoint.is_dir() else export_checkpoint
+    model = export(
         args.checkpoint, args.out_dir, metrics=metrics, name=args.name, float16=args.float16
     )
     dtype = "float16" if args.float16 else "float32"

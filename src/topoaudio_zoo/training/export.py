@@ -1,5 +1,7 @@
 """Lightning checkpoint → zoo model folder (``model.safetensors`` + ``config.json`` + card).
 
+A zoo model folder can also be copied (:func:`export_folder`), e.g. to store it as float16.
+
 The checkpoint is read by :func:`~.checkpoint.read_lightning_checkpoint` (``torch.load`` with
 ``weights_only=True``: no arbitrary code runs), the :class:`~.module.TopoAudioModule` is
 rebuilt from its hyper-parameters without touching ``init_from`` (the weights come from the
@@ -23,7 +25,7 @@ from ..zoo.weights import load_state_dict_strict
 from .checkpoint import model_state_dict, read_lightning_checkpoint
 from .module import TopoAudioModule
 
-__all__ = ["export_checkpoint", "read_metrics"]
+__all__ = ["export_checkpoint", "export_folder", "read_metrics"]
 
 
 def _fail(path: Path, message: str) -> None:
@@ -139,5 +141,44 @@ def export_checkpoint(
     if float16:
         model = model.to(torch.float16)
     out = Path(out_dir)
+    model.save_pretrained(out)
+    return TopoAudioModel.from_folder(out, label=str(out))
+
+
+def export_folder(
+    folder: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    metrics: dict[str, Any] | None = None,
+    name: str | None = None,
+    float16: bool = False,
+) -> TopoAudioModel:
+    """Copy a zoo model folder, loaded strictly (its checksum verified), e.g. as float16.
+
+    Args:
+        folder: a folder with ``model.safetensors`` and ``config.json``.
+        out_dir: folder to write the copy to (created; its three files are replaced). Must
+            not be ``folder`` itself.
+        metrics: replace the recorded metrics (default: keep the source's; metrics recorded
+            on float32 weights still describe those, so re-measure a float16 copy, e.g. with
+            ``topoaudio-zoo evaluate --record``).
+        name: the copy's name (default: the source's).
+        float16: store floating tensors as float16 (loading converts them back to float32).
+
+    Returns:
+        The copy as saved, reloaded strictly from ``out_dir``.
+
+    Raises:
+        ValueError: naming the folder and what is wrong with it.
+    """
+    source, out = Path(folder), Path(out_dir)
+    if out.resolve() == source.resolve():
+        _fail(source, "the copy must go to another folder (OUT_DIR is the source itself)")
+    model = TopoAudioModel.from_folder(source)
+    if metrics is not None:
+        model.config["metrics"] = metrics
+    if name is not None:
+        model.config["name"] = name
+    if float16:
+        model = model.to(torch.float16)
     model.save_pretrained(out)
     return TopoAudioModel.from_folder(out, label=str(out))
