@@ -3,7 +3,8 @@
 # recipe overlay, configs/cpu/w64-tau25-lever-LEVER.yaml, that continues TopoAudio tau = 25 with
 # one setting changed; its run is exported outside the zoo (runs/levers/LEVER/model) and mapped at
 # the report's layers beside tau = 25 itself, the maps (Markdown, JSON, figures) written to
-# checkpoints/w64/levers/LEVER/. A lever already exported is only mapped again.
+# checkpoints/w64/levers/LEVER/, its training log (metrics.csv, hparams.yaml) copied to
+# checkpoints/training_logs/levers/LEVER/. A lever already exported is only mapped again.
 # Needs the corpora of scripts/train_w64_models.sh and NH2015 in $NH2015_DIR (evaluation only).
 #   bash scripts/speech_music_levers.sh LEVER [LEVER ...]   # e.g. background1 tau100 phi4
 set -euo pipefail
@@ -25,6 +26,9 @@ for lever in "$@"; do
       --config configs/cpu/w64-tau25.yaml --config "$overlay" >> "$run.log" 2>&1
     final=$(ls -t "$run"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget
     $zoo export "$final" "$run/model"
+    mkdir -p "checkpoints/training_logs/levers/$lever"
+    version=$(dirname "$(dirname "$final")")
+    cp "$version/metrics.csv" "$version/hparams.yaml" "checkpoints/training_logs/levers/$lever/"
   fi
   $zoo maps "$run/model" --baseline "$source" --layers "${layers[@]}" --data-dir "$nh2015" \
     --components 0 --out "checkpoints/w64/levers/$lever"

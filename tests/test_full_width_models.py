@@ -123,3 +123,19 @@ def test_each_recorded_lever_maps_speech_and_music_beside_tau25_against_both_nul
                 assert tests["morans_i"]["null"] == "sheet", (layer, category)
                 assert tests["morans_i_labels"]["null"] == "labels", (layer, category)
                 assert 0 < tests["morans_i_labels"]["p_value"] <= 1, (layer, category)
+
+
+def test_the_precision_check_runs_the_tau5_recipe_short_and_bf16_changes_only_precision():
+    """scripts/precision_check.sh trains configs/cpu/w64-short.yaml (the τ = 5 recipe, fewer
+    steps) in float32 and with configs/cpu/bf16.yaml on top: the faster recipe may change the
+    numeric precision and the memory layout, nothing else, so that the two runs compare them."""
+    short = yaml.safe_load((RECIPE.parent / "w64-short.yaml").read_text())
+    assert set(short["trainer"]) == {"max_steps", "logger"}
+    assert (
+        short["trainer"]["max_steps"] < yaml.safe_load(RECIPE.read_text())["trainer"]["max_steps"]
+    )
+    assert short["trainer"]["logger"]["init_args"]["save_dir"] == "runs/precision"
+    assert set(short["model"]) == {"name", "description", "scheduler"}
+    assert "w64-tau5.yaml" in (ROOT / "scripts" / "precision_check.sh").read_text()
+    bf16 = yaml.safe_load((RECIPE.parent / "bf16.yaml").read_text())
+    assert bf16 == {"trainer": {"precision": "bf16-mixed"}, "model": {"channels_last": True}}
