@@ -139,3 +139,19 @@ def test_the_precision_check_runs_the_tau5_recipe_short_and_bf16_changes_only_pr
     assert "w64-tau5.yaml" in (ROOT / "scripts" / "precision_check.sh").read_text()
     bf16 = yaml.safe_load((RECIPE.parent / "bf16.yaml").read_text())
     assert bf16 == {"trainer": {"precision": "bf16-mixed"}, "model": {"channels_last": True}}
+
+
+def test_the_recorded_precision_check_scores_both_runs_of_the_short_recipe():
+    """checkpoints/w64/precision/ holds what scripts/precision_check.sh measured: the float32
+    and the bf16 run of configs/cpu/w64-short.yaml, trained from the same hyper-parameters but
+    for the memory layout, scored on the same test split."""
+    logs = CHECKPOINTS / "training_logs" / "precision"
+    hparams = {p: yaml.safe_load((logs / p / "hparams.yaml").read_text()) for p in ("fp32", "bf16")}
+    assert hparams["bf16"]["channels_last"] and not hparams["fp32"]["channels_last"]
+    differ = {k for k in hparams["fp32"] if hparams["fp32"][k] != hparams["bf16"][k]}
+    assert differ == {"name", "channels_last"}, differ
+    evaluation = json.loads((CHECKPOINTS / "w64" / "precision" / "evaluation.json").read_text())
+    results = evaluation["results"]
+    assert list(results)[:2] == ["runs/precision/fp32/model", "runs/precision/bf16/model"]
+    counts = {r["counts"]["word_top1_heldout_voices"] for r in results.values()}
+    assert len(counts) == 1 and counts.pop() > 1000
