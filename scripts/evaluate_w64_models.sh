@@ -17,10 +17,12 @@ layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1
 mkdir -p "$out"
 
 for name in "${models[@]}"; do
-  if [ ! -f "checkpoints/$name/model.safetensors" ]; then
-    $zoo export "runs/cpu/$name/final.ckpt" "checkpoints/$name"
+  folder=checkpoints/$name  # the wheel's models (the default and its baseline) are in the package
+  [ -d "src/topoaudio_zoo/checkpoints/$name" ] && folder=src/topoaudio_zoo/checkpoints/$name
+  if [ ! -f "$folder/model.safetensors" ]; then
+    $zoo export "runs/cpu/$name/final.ckpt" "$folder"
   fi
-  sha256sum "checkpoints/$name/model.safetensors"
+  sha256sum "$folder/model.safetensors"
 done
 
 $zoo evaluate "${models[@]}" --baseline "$baseline" --max-word-drop 0.02 \

@@ -1,6 +1,6 @@
-"""The second-generation (full-width) models in ``checkpoints/``: registered with their
-checksums, trained by the recipe in ``configs/cpu/w64.yaml``, and loadable offline with the
-full-width sheets (issue 17)."""
+"""The second-generation (full-width) models, the default and its baseline in the package
+(float16), τ = 25 in ``checkpoints/``: registered with their checksums, trained by the recipe
+in ``configs/cpu/w64.yaml``, and loadable offline with the full-width sheets (issue 17)."""
 
 import json
 from pathlib import Path
@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from safetensors import safe_open
 
 from topoaudio_zoo import from_pretrained, list_models
 from topoaudio_zoo.topography.sheets import sheet_shape
-from topoaudio_zoo.zoo.registry import get_entry
+from topoaudio_zoo.zoo.registry import (
+    DEFAULT_BASELINE,
+    DEFAULT_MODEL,
+    PACKAGE_CHECKPOINTS,
+    get_entry,
+)
 
 FULL_WIDTH = list_models("*cochresnet18w64*", pretrained=True)
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,14 +29,41 @@ def _config(name):
     return json.loads((get_entry(name).local_path() / "config.json").read_text())
 
 
-def test_the_full_width_baseline_is_registered_outside_the_package():
-    """In the repository's checkpoints/, not the wheel's (which carries the default and its
-    baseline only); tagged full-width, not shipped until the whole generation is evaluated."""
-    assert "baseline-cochresnet18w64" in FULL_WIDTH
+def test_the_default_and_its_baseline_are_full_width_float16_in_the_package():
+    """The wheel's embedded default is full-width TopoAudio τ = 5 with its baseline, stored as
+    float16 in the package (scripts/float16_check.sh found the evaluation unchanged); the other
+    full-width model stays in the repository's checkpoints/."""
+    assert (DEFAULT_MODEL, DEFAULT_BASELINE) == (
+        "topoaudio-cochresnet18w64-tau5",
+        "baseline-cochresnet18w64",
+    )
+    assert {DEFAULT_MODEL, DEFAULT_BASELINE, "topoaudio-cochresnet18w64-tau25"} <= set(FULL_WIDTH)
     for name in FULL_WIDTH:
         entry = get_entry(name)
-        assert "full-width" in entry.tags and "shipped" not in entry.tags, name
-        assert entry.local_path() == CHECKPOINTS / name, name
+        assert {"full-width", "shipped"} <= set(entry.tags), name
+        embedded = name in (DEFAULT_MODEL, DEFAULT_BASELINE)
+        assert entry.local_path() == (PACKAGE_CHECKPOINTS if embedded else CHECKPOINTS) / name
+        with safe_open(entry.local_path() / "model.safetensors", "pt") as stored:
+            dtype = stored.get_tensor("backbone.conv1.weight").dtype
+        assert dtype == (torch.float16 if embedded else torch.float32), name
+
+
+def test_float16_storage_left_the_evaluation_unchanged():
+    """checkpoints/w64/float16/: each embedded model scored beside its float16 copy; the copy
+    differs by at most 2 test clips per accuracy (0.1 points of balanced accuracy) and 0.001 in
+    smoothness."""
+    results = json.loads((CHECKPOINTS / "w64" / "float16" / "evaluation.json").read_text())
+    results = results["results"]
+    for name in (DEFAULT_MODEL, DEFAULT_BASELINE):
+        full, half = results[name], results[f"runs/float16/{name}"]
+        for key, value in full["accuracy"].items():
+            if "balanced" in key:  # a mean of per-category recalls: not a count of clips
+                assert abs(half["accuracy"][key] - value) < 1e-3, (name, key)
+            else:
+                changed_clips = abs(half["accuracy"][key] - value) * full["counts"][key]
+                assert changed_clips <= 2.5, (name, key)
+        for kind in ("smoothness_response", "smoothness_weight"):
+            assert all(abs(half[kind][k] - v) < 1e-3 for k, v in full[kind].items()), name
 
 
 def test_full_width_models_were_trained_by_the_recipe():

@@ -39,10 +39,11 @@ def test_the_default_model_has_the_hear_attributes():
     assert model.model.config["name"] == hear.DEFAULT_MODEL
     assert model.sample_rate in (16000, 22050, 44100, 48000)
     assert isinstance(model.scene_embedding_size, int) and model.scene_embedding_size > 0
-    assert model.timestamp_embedding_size == model.scene_embedding_size == 64 + 128 + 256
+    # the full-width default's last three stages: 128 + 256 + 512 channels
+    assert model.timestamp_embedding_size == model.scene_embedding_size == 128 + 256 + 512
     embeddings, _ = hear.get_timestamp_embeddings(_sounds(2, 2.5), model)
     assert embeddings.shape == (2, math.ceil(2.5 / 0.04), model.timestamp_embedding_size)
-    assert hear.get_scene_embeddings(_sounds(1, 0.3), model).shape == (1, 448)
+    assert hear.get_scene_embeddings(_sounds(1, 0.3), model).shape == (1, 896)
 
 
 def test_shapes_dtypes_and_timestamps(tiny):

@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, ModelEntry] = {}
-DEFAULT_MODEL = "topoaudio-cochresnet18w32-tau25"
-DEFAULT_BASELINE = "baseline-cochresnet18w32"
+DEFAULT_MODEL = "topoaudio-cochresnet18w64-tau5"
+DEFAULT_BASELINE = "baseline-cochresnet18w64"
 WSN_HEADS = {
     "word": {"num_classes": 794, "type": "multiclass"},
     "speaker": {"num_classes": 433, "type": "multiclass"},
@@ -386,17 +386,17 @@ _CPU_MODELS = {
         32, 25, "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
         _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
     ),
-    "baseline-cochresnet18w64": _CpuModel(
-        64, 0, "fb19674aefd2f465946d73e17f557dd8e28f49fbf48e5bb01b1b97e3782f947a",
-        _SOUND_WORLD_WSN, ("cpu", "full-width"),
+    "baseline-cochresnet18w64": _CpuModel(  # float16 storage, in the wheel
+        64, 0, "138da05c5c3f5eead286c7053562f0b73b5777bc08b0166d1e05c1eb6666281d",
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
     ),
     "topoaudio-cochresnet18w64-tau25": _CpuModel(
         64, 25, "b4fc64e0395726538dc684e7ccf2198dfa432940430e997ffe9a8873be01ff5e",
-        _SOUND_WORLD_WSN, ("cpu", "full-width"),
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
     ),
-    "topoaudio-cochresnet18w64-tau5": _CpuModel(
-        64, 5, "6b00a99f30d9a21d0ba6a5f058afb2c3cb80d88e6c44a07aa87cf3a6bc1c8947",
-        _SOUND_WORLD_WSN, ("cpu", "full-width"),
+    "topoaudio-cochresnet18w64-tau5": _CpuModel(  # float16 storage, in the wheel: the default
+        64, 5, "27b6e1c5e6dbd782e63491213048bf24f14097d27ef18b7b3bd6f3d20ee19c87",
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
     ),
 }  # fmt: skip
 
