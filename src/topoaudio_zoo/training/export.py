@@ -100,6 +100,14 @@ def _training_record(ckpt: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(record, default=str))
 
 
+def _save(model: TopoAudioModel, out: Path, float16: bool) -> TopoAudioModel:
+    """Write ``model`` (as float16 if asked) into ``out`` and reload it strictly from there."""
+    if float16:
+        model = model.to(torch.float16)
+    model.save_pretrained(out)
+    return TopoAudioModel.from_folder(out, label=str(out))
+
+
 def export_checkpoint(
     checkpoint: str | os.PathLike,
     out_dir: str | os.PathLike,
@@ -138,11 +146,7 @@ def export_checkpoint(
     )
     model = module.to_zoo_model(metrics).eval()
     model.config["training"] = _training_record(ckpt)
-    if float16:
-        model = model.to(torch.float16)
-    out = Path(out_dir)
-    model.save_pretrained(out)
-    return TopoAudioModel.from_folder(out, label=str(out))
+    return _save(model, Path(out_dir), float16)
 
 
 def export_folder(
@@ -178,7 +182,4 @@ def export_folder(
         model.config["metrics"] = metrics
     if name is not None:
         model.config["name"] = name
-    if float16:
-        model = model.to(torch.float16)
-    model.save_pretrained(out)
-    return TopoAudioModel.from_folder(out, label=str(out))
+    return _save(model, out, float16)
