@@ -249,9 +249,15 @@ def test_bf16_autocast_runs_with_the_topographic_loss_in_float32():
             seen["loss"].add(outputs["loss"].dtype)
             assert torch.isfinite(outputs["loss"])
 
-    module = TopoAudioModule(**tiny_model_kwargs(topography={"tau": 25.0, "factor": 2}))
+    # 0.4-s clips: at 0.2 s layer4's strided convolution is one frame wide, which oneDNN's
+    # bf16 convolution gets wrong on some CPUs (the next tests)
+    clip = 2 * CLIP
+    cochleagram = {"preset": "cochleagram_1", "mode": "fast", "overrides": {"signal_size": clip}}
+    module = TopoAudioModule(
+        **tiny_model_kwargs(topography={"tau": 25.0, "factor": 2}, cochleagram=cochleagram)
+    )
     trainer = quiet_trainer(max_steps=2, precision="bf16-mixed", callbacks=[Dtypes()])
-    trainer.fit(module, datamodule=ToyDataModule())
+    trainer.fit(module, datamodule=ToyDataModule(clip=clip))
     assert seen == {"topo": {torch.float32}, "logits": {torch.bfloat16}, "loss": {torch.float32}}
     assert {p.dtype for p in module.parameters()} == {torch.float32}
     assert trainer.global_step == 2
@@ -275,6 +281,47 @@ def test_channels_last_trains_the_same_model_and_exports_standard_order():
         torch.testing.assert_close(fast[key], standard[key], rtol=0, atol=1e-3)
     exported = modules[True].to_zoo_model()
     assert all(p.is_contiguous() for p in exported.parameters())
+
+
+class _WrongUnderBf16(torch.nn.Conv2d):
+    """A convolution that returns NaN under CPU bf16 autocast, as oneDNN's did."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = super().forward(x)
+        return y * float("nan") if torch.is_autocast_enabled("cpu") else y
+
+
+def test_bf16_convolution_faults_names_each_wrong_convolution_and_changes_nothing():
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3, padding=1),
+        torch.nn.BatchNorm2d(8),
+        _WrongUnderBf16(8, 16, 3, stride=2, padding=1),
+    )
+    example = torch.randn(2, 1, 24, 40)
+    before = copy.deepcopy(network.state_dict())
+    faults = precision.bf16_convolution_faults(network, example)
+    assert len(faults) == 1 and faults[0].startswith("2 (input (2, 8, 24, 40), stride (2, 2))")
+    assert network.training and network[1].training  # modes restored
+    for key, value in network.state_dict().items():  # batch-norm statistics untouched
+        assert torch.equal(value, before[key]), key
+    network[2].__class__ = torch.nn.Conv2d
+    assert precision.bf16_convolution_faults(network, example) == []
+
+
+def test_bf16_training_stops_before_the_first_step_when_a_convolution_is_wrong(monkeypatch):
+    monkeypatch.setattr(
+        "topoaudio_zoo.training.module.bf16_convolution_faults",
+        lambda network, example: ["layer4.0.conv1 (input (2, 16, 14, 2), stride (2, 2))"],
+    )
+    module = TopoAudioModule(**tiny_model_kwargs())
+    batches = BatchCounter()
+    trainer = quiet_trainer(max_steps=2, precision="bf16-mixed", callbacks=[batches])
+    with pytest.raises(RuntimeError, match=r"bf16-mixed.*layer4\.0\.conv1.*'32-true'"):
+        trainer.fit(module, datamodule=ToyDataModule())
+    assert batches.batches == 0 and trainer.global_step == 0
+    quiet_trainer(max_steps=1, callbacks=[batches]).fit(module, datamodule=ToyDataModule())
+    assert batches.batches == 1  # float32 training is not checked
 
 
 def test_bf16_on_a_cpu_without_native_bf16_is_warned_about(monkeypatch):

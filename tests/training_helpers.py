@@ -71,9 +71,9 @@ class LearningRates(L.Callback):
 class _ToyClips(Dataset):
     """Noise clips with a 7-class target (some -100) and 3 multi-hot labels, fixed by seed."""
 
-    def __init__(self, n: int, seed: int) -> None:
+    def __init__(self, n: int, seed: int, clip: int = CLIP) -> None:
         g = torch.Generator().manual_seed(seed)
-        self.waveforms = 0.1 * torch.randn(n, CLIP, generator=g)
+        self.waveforms = 0.1 * torch.randn(n, clip, generator=g)
         self.pitch = torch.randint(0, 7, (n,), generator=g)
         self.pitch[::5] = IGNORE_INDEX
         self.tags = (torch.rand(n, 3, generator=g) < 0.5).float()
@@ -92,19 +92,19 @@ class _ToyClips(Dataset):
 
 class ToyDataModule(L.LightningDataModule):
     """Synthetic multi-task data: ``pitch`` (7-way, with ignored targets), ``tags`` (3 labels,
-    multi-label). Waveforms ``(batch, CLIP)`` at 20 kHz."""
+    multi-label). Waveforms ``(batch, clip)`` at 20 kHz."""
 
-    def __init__(self, n: int = 24, batch_size: int = 8) -> None:
+    def __init__(self, n: int = 24, batch_size: int = 8, clip: int = CLIP) -> None:
         super().__init__()
-        self.sr, self.clip_samples, self.rms = 20000, CLIP, 0.1
+        self.sr, self.clip_samples, self.rms = 20000, clip, 0.1
         self.tasks = {"pitch": [f"p{i}" for i in range(7)], "tags": ["a", "b", "c"]}
         self.task_types = {"pitch": "multiclass", "tags": "multilabel"}
         self.n = n
         self.batch_size = batch_size
 
     def setup(self, stage: str) -> None:
-        self.train_set = _ToyClips(self.n, seed=1)
-        self.val_set = _ToyClips(self.n, seed=2)
+        self.train_set = _ToyClips(self.n, seed=1, clip=self.clip_samples)
+        self.val_set = _ToyClips(self.n, seed=2, clip=self.clip_samples)
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(self.train_set, batch_size=self.batch_size)

@@ -33,7 +33,7 @@ from .checks import (
 )
 from .finetune import comparable, initial_weights, load_initial_weights, merge_source_config
 from .optim import build_optimizer, build_scheduler, check_optimization, layer_lr_groups
-from .precision import slow_bf16_warning
+from .precision import bf16_convolution_faults, slow_bf16_warning
 
 __all__ = ["IGNORE_INDEX", "TopoAudioModule"]
 
@@ -193,10 +193,24 @@ class TopoAudioModule(L.LightningModule):
             check_checkpoint_state(checkpoint["state_dict"], self.state_dict(), "checkpoint")
 
     def on_fit_start(self) -> None:
-        """Warn when bf16 autocast would be emulated (slower than float32) on this CPU."""
-        warning = slow_bf16_warning(self.trainer.precision, self.device)
+        """Warn when bf16 autocast would be emulated (slower than float32) on this CPU; refuse
+        to train when this CPU's bf16 convolution is wrong for one of the model's shapes."""
+        precision = str(self.trainer.precision)
+        warning = slow_bf16_warning(precision, self.device)
         if warning is not None:
             rank_zero_warn(warning)
+        if self.device.type == "cpu" and precision.startswith("bf16"):
+            clips = 0.1 * torch.randn(2, self.model.clip_samples, generator=torch.Generator())
+            with torch.no_grad():
+                example = self.model.cochleagram(clips)
+            faults = bf16_convolution_faults(self.model.backbone, example)
+            if faults:
+                raise RuntimeError(
+                    f"precision={precision!r}: on this CPU (torch {torch.__version__}) bf16 "
+                    f"autocast computes these convolutions wrongly: {'; '.join(faults)}. Train "
+                    "with trainer.precision '32-true', or with clips long enough that no strided "
+                    "convolution's output is one frame wide"
+                )
 
     # ------------------------------------------------------------------------------- forward
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
