@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Issue 17's accuracy check of the faster CPU recipe: the short full-width TopoAudio tau = 5 run
-# (configs/cpu/w64-short.yaml, 300 steps) trained in float32, then with configs/cpu/bf16.yaml on
-# top (bf16 autocast + channels_last), from the same seed and data, each under glibc's allocator
-# settings; then the bf16 run again from another seed (seed_everything 1; the data split is the
-# data module's seed, unchanged), which measures how far two runs differ for reasons other than
-# the precision. All three are evaluated on the test split by `topoaudio-zoo evaluate`. Writes
-# checkpoints/w64/precision/{evaluation.json,evaluation.md,time-*.txt} and copies the training logs
-# to checkpoints/training_logs/precision/. Needs the corpora of scripts/train_w64_models.sh.
-# A run already exported to runs/precision/<recipe>/model is not trained again.
-#   bash scripts/precision_check.sh
+# (configs/cpu/w64-short.yaml, 300 steps) trained in float32 and with configs/cpu/bf16.yaml on
+# top (bf16 autocast + channels_last), each under glibc's allocator settings, from seeds 0, 1
+# and 2 (seed_everything; the data split is the data module's seed, unchanged), so that each
+# seed gives one bf16 - float32 difference and the seeds give the run-to-run spread. Runs are
+# named fp32, bf16 (seed 0), bf16-seed1, fp32-seed1, bf16-seed2, fp32-seed2. Each is evaluated
+# on the test split by `topoaudio-zoo evaluate`: the first three together into
+# checkpoints/w64/precision/evaluation.{json,md}, the other three into evaluation-seeds.{json,md};
+# then precision-pairs.md gives, per seed and accuracy, bf16 - float32 and their mean. Also writes
+# time-<run>.txt and copies the training logs to checkpoints/training_logs/precision/. Needs the
+# corpora of scripts/train_w64_models.sh. A run already exported to runs/precision/<run>/model is
+# not trained again; a group is evaluated when all of its runs are there.
+#   bash scripts/precision_check.sh            # all six runs
+#   bash scripts/precision_check.sh fp32-seed1 # only the runs named
 set -euo pipefail
 cd "$(dirname "$0")/.."
 zoo=.venv/bin/topoaudio-zoo
@@ -19,26 +23,46 @@ recipe=(--config configs/cpu/wsn-augmented.yaml --config configs/cpu/w64.yaml
 export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483648
 mkdir -p "$out" "$logs" runs/precision
 
-for precision in fp32 bf16 bf16-seed1; do
-  run=runs/precision/$precision
-  [ -f "$run/model/model.safetensors" ] && { echo "$precision: exported earlier ($run/model)"; continue; }
+first=(fp32 bf16 bf16-seed1)
+seeds=(fp32-seed1 bf16-seed2 fp32-seed2)
+[ $# -gt 0 ] && todo=("$@") || todo=("${first[@]}" "${seeds[@]}")
+
+for run in "${todo[@]}"; do
+  dir=runs/precision/$run
+  [ -f "$dir/model/model.safetensors" ] && { echo "$run: exported earlier ($dir/model)"; continue; }
   args=(fit "${recipe[@]}")
-  [ "$precision" != fp32 ] && args+=(--config configs/cpu/bf16.yaml
-    --trainer.logger.init_args.name "$precision" --model.name "w64-tau5-short-$precision")
-  [ "$precision" = bf16-seed1 ] && args+=(--seed_everything 1)
-  rm -rf "$run"
-  echo "$precision: training ($(date -Is))"
+  [[ $run == bf16* ]] && args+=(--config configs/cpu/bf16.yaml)
+  [ "$run" != fp32 ] && args+=(--trainer.logger.init_args.name "$run"
+    --model.name "w64-tau5-short-$run")
+  [[ $run == *-seed* ]] && args+=(--seed_everything "${run##*-seed}")
+  rm -rf "$dir"
+  echo "$run: training ($(date -Is))"
   start=$(date +%s)
-  $zoo "${args[@]}" > "runs/precision/$precision.log" 2>&1
+  $zoo "${args[@]}" > "runs/precision/$run.log" 2>&1
   seconds=$(( $(date +%s) - start ))
-  echo "$precision: 300 steps in $seconds s (fit wall time, start-up and validation included)" \
-    | tee "$out/time-$precision.txt"
-  final=$(ls -t "$run"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget
-  $zoo export "$final" "$run/model"
-  mkdir -p "$logs/$precision"
-  cp "$run"/version_0/metrics.csv "$run"/version_0/hparams.yaml "$logs/$precision/"
+  echo "$run: 300 steps in $seconds s (fit wall time, start-up and validation included)" \
+    | tee "$out/time-$run.txt"
+  final=$(ls -t "$dir"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget
+  $zoo export "$final" "$dir/model"
+  mkdir -p "$logs/$run"
+  cp "$dir"/version_0/metrics.csv "$dir"/version_0/hparams.yaml "$logs/$run/"
 done
 
-$zoo evaluate runs/precision/fp32/model runs/precision/bf16/model runs/precision/bf16-seed1/model \
-  --speech data/speech-commands-multi --background data/backgrounds --background-format backgrounds \
-  --out "$out/evaluation.json" --markdown "$out/evaluation.md"
+evaluate() {  # evaluate NAME RUN...: all of the runs, when all are exported
+  local name=$1 models=() run
+  shift
+  for run in "$@"; do
+    [ -f "runs/precision/$run/model/model.safetensors" ] \
+      || { echo "$name: $run is not trained here, not evaluated"; return 0; }
+    models+=("runs/precision/$run/model")
+  done
+  $zoo evaluate "${models[@]}" \
+    --speech data/speech-commands-multi --background data/backgrounds \
+    --background-format backgrounds --out "$out/$name.json" --markdown "$out/$name.md"
+}
+evaluate evaluation "${first[@]}"
+evaluate evaluation-seeds "${seeds[@]}"
+evaluations=("$out/evaluation.json")
+[ -f "$out/evaluation-seeds.json" ] && evaluations+=("$out/evaluation-seeds.json")
+.venv/bin/python scripts/precision_pairs.py "${evaluations[@]}" > "$out/precision-pairs.md"
+cat "$out/precision-pairs.md"

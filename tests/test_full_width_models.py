@@ -2,6 +2,7 @@
 (float16), τ = 25 in ``checkpoints/``: registered with their checksums, trained by the recipe
 in ``configs/cpu/w64.yaml``, and loadable offline with the full-width sheets (issue 17)."""
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -188,3 +189,45 @@ def test_the_recorded_precision_check_scores_both_runs_of_the_short_recipe():
     assert list(results)[:2] == ["runs/precision/fp32/model", "runs/precision/bf16/model"]
     counts = {r["counts"]["word_top1_heldout_voices"] for r in results.values()}
     assert len(counts) == 1 and counts.pop() > 1000
+
+
+def _precision_pairs():
+    spec = importlib.util.spec_from_file_location(
+        "precision_pairs", ROOT / "scripts" / "precision_pairs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_precision_pairs_gives_bf16_minus_fp32_per_seed_and_its_t_interval(tmp_path):
+    pairs = _precision_pairs()
+    words = {("fp32", 0): 0.20, ("bf16", 0): 0.19, ("fp32", 1): 0.10, ("bf16", 1): 0.12}
+    words |= {("fp32", 2): 0.30, ("bf16", 2): 0.30, ("bf16", 3): 0.5}  # seed 3: no pair
+
+    def evaluation(runs):
+        results = {}
+        for precision, seed in runs:
+            run = precision if seed == 0 else f"{precision}-seed{seed}"
+            accuracy = dict.fromkeys(pairs.ACCURACIES, 0.5) | {"word_top1_all": words[run_key(run)]}
+            results[f"runs/precision/{run}/model"] = {"accuracy": accuracy}
+        return {"protocol": "test", "results": results}
+
+    def run_key(run):
+        precision, _, seed = run.partition("-seed")
+        return precision, int(seed or 0)
+
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps(evaluation([("fp32", 0), ("bf16", 0), ("bf16", 1)])))
+    second.write_text(json.dumps(evaluation([("fp32", 1), ("bf16", 2), ("fp32", 2), ("bf16", 3)])))
+    table = pairs.pairs_table(pairs.accuracies_by_run([first, second]))
+    word_row = next(line for line in table.splitlines() if line.startswith("| word_top1_all"))
+    # Δ = -1, +2, 0 points: mean +0.33, sd 1.53, t(0.975, 2) = 4.303 → half-width 3.79
+    assert "20.0 / 19.0 / -1.0 | 10.0 / 12.0 / +2.0 | 30.0 / 30.0 / +0.0" in word_row
+    assert "+0.3 [-3.5, +4.1]" in word_row and word_row.endswith("| 10.0 |")
+    assert "3 seeds" in table and "seed 3" not in table
+    background = next(line for line in table.splitlines() if "background_top1_all" in line)
+    assert "+0.0 [+0.0, +0.0]" in background
+    first.write_text(json.dumps({"results": {"runs/other/model": {"accuracy": {}}}}))
+    with pytest.raises(ValueError, match=r"a\.json.*runs/other/model"):
+        pairs.accuracies_by_run([first])
