@@ -3,15 +3,18 @@
 # (configs/cpu/w64-short.yaml, 300 steps) trained in float32 and with configs/cpu/bf16.yaml on
 # top (bf16 autocast + channels_last), each under glibc's allocator settings, from seeds 0, 1
 # and 2 (seed_everything; the data split is the data module's seed, unchanged), so that each
-# seed gives one bf16 - float32 difference and the seeds give the run-to-run spread. Runs are
-# named fp32, bf16 (seed 0), bf16-seed1, fp32-seed1, bf16-seed2, fp32-seed2. Each is evaluated
-# on the test split by `topoaudio-zoo evaluate`: the first three together into
-# checkpoints/w64/precision/evaluation.{json,md}, the other three into evaluation-seeds.{json,md};
-# then precision-pairs.md gives, per seed and accuracy, bf16 - float32 and their mean. Also writes
-# time-<run>.txt and copies the training logs to checkpoints/training_logs/precision/. Needs the
-# corpora of scripts/train_w64_models.sh. A run already exported to runs/precision/<run>/model is
-# not trained again; a group is evaluated when all of its runs are there.
-#   bash scripts/precision_check.sh            # all six runs
+# seed gives one bf16 - float32 difference and the seeds give the run-to-run spread; then the
+# whole 750-step recipe in bf16 (bf16-full), to set beside the shipped float32 model of that
+# recipe. Runs are named fp32, bf16 (seed 0), bf16-seed1, fp32-seed1, bf16-seed2, fp32-seed2 and
+# bf16-full. `topoaudio-zoo evaluate` scores them on the test split into
+# checkpoints/w64/precision/: the first three together (evaluation.{json,md}), the other three
+# short runs (evaluation-seeds.{json,md}), bf16-full beside topoaudio-cochresnet18w64-tau5
+# (evaluation-full.{json,md}); precision-pairs.md gives, per seed and accuracy, bf16 - float32
+# and their mean. Also writes time-<run>.txt and copies the training logs to
+# checkpoints/training_logs/precision/. Needs the corpora of scripts/train_w64_models.sh. A run
+# already exported to runs/precision/<run>/model is not trained again; a group is evaluated when
+# all of its runs are there and one of them is newer than its evaluation.
+#   bash scripts/precision_check.sh            # all seven runs
 #   bash scripts/precision_check.sh fp32-seed1 # only the runs named
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,22 +28,27 @@ mkdir -p "$out" "$logs" runs/precision
 
 first=(fp32 bf16 bf16-seed1)
 seeds=(fp32-seed1 bf16-seed2 fp32-seed2)
-[ $# -gt 0 ] && todo=("$@") || todo=("${first[@]}" "${seeds[@]}")
+[ $# -gt 0 ] && todo=("$@") || todo=("${first[@]}" "${seeds[@]}" bf16-full)
 
 for run in "${todo[@]}"; do
   dir=runs/precision/$run
   [ -f "$dir/model/model.safetensors" ] && { echo "$run: exported earlier ($dir/model)"; continue; }
-  args=(fit "${recipe[@]}")
+  if [ "$run" = bf16-full ]; then  # the whole 750-step recipe of the shipped fp32 tau = 5 model
+    args=(fit "${recipe[@]:0:6}" --trainer.logger.init_args.save_dir runs/precision
+      --model.description "The full-width TopoAudio tau = 5 recipe in bf16 (precision check).")
+  else
+    args=(fit "${recipe[@]}")
+  fi
   [[ $run == bf16* ]] && args+=(--config configs/cpu/bf16.yaml)
   [ "$run" != fp32 ] && args+=(--trainer.logger.init_args.name "$run"
-    --model.name "w64-tau5-short-$run")
+    --model.name "w64-tau5-$([ "$run" = bf16-full ] || echo short-)$run")
   [[ $run == *-seed* ]] && args+=(--seed_everything "${run##*-seed}")
   rm -rf "$dir"
   echo "$run: training ($(date -Is))"
   start=$(date +%s)
   $zoo "${args[@]}" > "runs/precision/$run.log" 2>&1
   seconds=$(( $(date +%s) - start ))
-  echo "$run: 300 steps in $seconds s (fit wall time, start-up and validation included)" \
+  echo "$run: $([ "$run" = bf16-full ] && echo 750 || echo 300) steps in $seconds s (fit wall time, start-up and validation included)" \
     | tee "$out/time-$run.txt"
   final=$(ls -t "$dir"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget
   $zoo export "$final" "$dir/model"
@@ -48,20 +56,26 @@ for run in "${todo[@]}"; do
   cp "$dir"/version_0/metrics.csv "$dir"/version_0/hparams.yaml "$logs/$run/"
 done
 
-evaluate() {  # evaluate NAME RUN...: all of the runs, when all are exported
-  local name=$1 models=() run
+evaluate() {  # evaluate NAME MODEL...: all of the models, when all are there and one is newer
+  local name=$1 models=() model stale=false
   shift
-  for run in "$@"; do
-    [ -f "runs/precision/$run/model/model.safetensors" ] \
-      || { echo "$name: $run is not trained here, not evaluated"; return 0; }
-    models+=("runs/precision/$run/model")
+  for model in "$@"; do
+    [[ $model == */* ]] && [ ! -f "$model/model.safetensors" ] \
+      && { echo "$name: $model is not trained here, not evaluated"; return 0; }
+    [ "$model" -nt "$out/$name.json" ] && stale=true
+    models+=("$model")
   done
+  $stale || { echo "$name: evaluated after its models ($out/$name.json)"; return 0; }
   $zoo evaluate "${models[@]}" \
     --speech data/speech-commands-multi --background data/backgrounds \
     --background-format backgrounds --out "$out/$name.json" --markdown "$out/$name.md"
 }
-evaluate evaluation "${first[@]}"
-evaluate evaluation-seeds "${seeds[@]}"
+folders() { local run; for run in "$@"; do echo "runs/precision/$run/model"; done; }
+# shellcheck disable=SC2046  # the folders hold no spaces
+evaluate evaluation $(folders "${first[@]}")
+# shellcheck disable=SC2046
+evaluate evaluation-seeds $(folders "${seeds[@]}")
+evaluate evaluation-full runs/precision/bf16-full/model topoaudio-cochresnet18w64-tau5
 evaluations=("$out/evaluation.json")
 [ -f "$out/evaluation-seeds.json" ] && evaluations+=("$out/evaluation-seeds.json")
 .venv/bin/python scripts/precision_pairs.py "${evaluations[@]}" > "$out/precision-pairs.md"

@@ -191,6 +191,32 @@ def test_the_recorded_precision_check_scores_both_runs_of_the_short_recipe():
     assert len(counts) == 1 and counts.pop() > 1000
 
 
+def test_the_recorded_seeds_pair_each_precision_and_their_table_is_the_scripts():
+    """Seeds 1 and 2 of the short recipe in both precisions (scripts/precision_check.sh): each
+    pair differs in its layout only, the evaluation scores the same clips as the seed-0 one, and
+    precision-pairs.md is what scripts/precision_pairs.py makes of the two evaluations."""
+    logs = CHECKPOINTS / "training_logs" / "precision"
+    for seed in (1, 2):
+        fp32, bf16 = (
+            yaml.safe_load((logs / f"{p}-seed{seed}" / "hparams.yaml").read_text())
+            for p in ("fp32", "bf16")
+        )
+        assert {k for k in fp32 if fp32[k] != bf16[k]} == {"name", "channels_last"}, seed
+        assert bf16["channels_last"] and not fp32["channels_last"]
+    folder = CHECKPOINTS / "w64" / "precision"
+    evaluations = [folder / "evaluation.json", folder / "evaluation-seeds.json"]
+    first, seeds = (json.loads(path.read_text()) for path in evaluations)
+    assert list(seeds["results"]) == [
+        f"runs/precision/{run}/model" for run in ("fp32-seed1", "bf16-seed2", "fp32-seed2")
+    ]
+    counts = {json.dumps(r["counts"]) for e in (first, seeds) for r in e["results"].values()}
+    assert len(counts) == 1 and seeds["protocol"] == first["protocol"]
+    pairs = _precision_pairs()
+    table = pairs.pairs_table(pairs.accuracies_by_run(evaluations))
+    assert (folder / "precision-pairs.md").read_text() == table
+    assert "3 seeds" in table
+
+
 def _precision_pairs():
     spec = importlib.util.spec_from_file_location(
         "precision_pairs", ROOT / "scripts" / "precision_pairs.py"
