@@ -4,17 +4,21 @@
 # top (bf16 autocast + channels_last), each under glibc's allocator settings, from seeds 0, 1
 # and 2 (seed_everything; the data split is the data module's seed, unchanged), so that each
 # seed gives one bf16 - float32 difference and the seeds give the run-to-run spread; then the
-# whole 750-step recipe in bf16 (bf16-full), to set beside the shipped float32 model of that
-# recipe. Runs are named fp32, bf16 (seed 0), bf16-seed1, fp32-seed1, bf16-seed2, fp32-seed2 and
-# bf16-full. `topoaudio-zoo evaluate` scores them on the test split into
-# checkpoints/w64/precision/: the first three together (evaluation.{json,md}), the other three
-# short runs (evaluation-seeds.{json,md}), bf16-full beside topoaudio-cochresnet18w64-tau5
-# (evaluation-full.{json,md}); precision-pairs.md gives, per seed and accuracy, bf16 - float32
-# and their mean. Also writes time-<run>.txt and copies the training logs to
+# whole 750-step recipe in bf16 from seeds 0 and 1 (bf16-full, bf16-full-seed1), to set beside
+# the shipped float32 model of that recipe (seed 0).
+# Runs: fp32, bf16 (seed 0), bf16-seed1, fp32-seed1, bf16-seed2, fp32-seed2, bf16-full and
+# bf16-full-seed1. `topoaudio-zoo evaluate` scores them on the test split, into
+# checkpoints/w64/precision/:
+#   evaluation.{json,md}             fp32, bf16, bf16-seed1
+#   evaluation-seeds.{json,md}       fp32-seed1, bf16-seed2, fp32-seed2
+#   evaluation-full.{json,md}        bf16-full beside topoaudio-cochresnet18w64-tau5
+#   evaluation-full-seed1.{json,md}  bf16-full-seed1
+#   precision-pairs.md               per seed and accuracy, bf16 - float32, and their mean
+# Also writes time-<run>.txt and copies the training logs to
 # checkpoints/training_logs/precision/. Needs the corpora of scripts/train_w64_models.sh. A run
 # already exported to runs/precision/<run>/model is not trained again; a group is evaluated when
 # all of its runs are there and one of them is newer than its evaluation.
-#   bash scripts/precision_check.sh            # all seven runs
+#   bash scripts/precision_check.sh            # all eight runs
 #   bash scripts/precision_check.sh fp32-seed1 # only the runs named
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,12 +32,12 @@ mkdir -p "$out" "$logs" runs/precision
 
 first=(fp32 bf16 bf16-seed1)
 seeds=(fp32-seed1 bf16-seed2 fp32-seed2)
-[ $# -gt 0 ] && todo=("$@") || todo=("${first[@]}" "${seeds[@]}" bf16-full)
+[ $# -gt 0 ] && todo=("$@") || todo=("${first[@]}" "${seeds[@]}" bf16-full bf16-full-seed1)
 
 for run in "${todo[@]}"; do
   dir=runs/precision/$run
   [ -f "$dir/model/model.safetensors" ] && { echo "$run: exported earlier ($dir/model)"; continue; }
-  if [ "$run" = bf16-full ]; then  # the whole 750-step recipe of the shipped fp32 tau = 5 model
+  if [[ $run == bf16-full* ]]; then  # the whole 750-step recipe of the shipped fp32 tau = 5 model
     args=(fit "${recipe[@]:0:6}" --trainer.logger.init_args.save_dir runs/precision
       --model.description "The full-width TopoAudio tau = 5 recipe in bf16 (precision check).")
   else
@@ -41,14 +45,15 @@ for run in "${todo[@]}"; do
   fi
   [[ $run == bf16* ]] && args+=(--config configs/cpu/bf16.yaml)
   [ "$run" != fp32 ] && args+=(--trainer.logger.init_args.name "$run"
-    --model.name "w64-tau5-$([ "$run" = bf16-full ] || echo short-)$run")
+    --model.name "w64-tau5-$([[ $run == bf16-full* ]] || echo short-)$run")
   [[ $run == *-seed* ]] && args+=(--seed_everything "${run##*-seed}")
   rm -rf "$dir"
   echo "$run: training ($(date -Is))"
   start=$(date +%s)
   $zoo "${args[@]}" > "runs/precision/$run.log" 2>&1
   seconds=$(( $(date +%s) - start ))
-  echo "$run: $([ "$run" = bf16-full ] && echo 750 || echo 300) steps in $seconds s (fit wall time, start-up and validation included)" \
+  steps=$([[ $run == bf16-full* ]] && echo 750 || echo 300)
+  echo "$run: $steps steps in $seconds s (fit wall time, start-up and validation included)" \
     | tee "$out/time-$run.txt"
   final=$(ls -t "$dir"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget
   $zoo export "$final" "$dir/model"
@@ -76,6 +81,7 @@ evaluate evaluation $(folders "${first[@]}")
 # shellcheck disable=SC2046
 evaluate evaluation-seeds $(folders "${seeds[@]}")
 evaluate evaluation-full runs/precision/bf16-full/model topoaudio-cochresnet18w64-tau5
+evaluate evaluation-full-seed1 runs/precision/bf16-full-seed1/model
 evaluations=("$out/evaluation.json")
 [ -f "$out/evaluation-seeds.json" ] && evaluations+=("$out/evaluation-seeds.json")
 .venv/bin/python scripts/precision_pairs.py "${evaluations[@]}" > "$out/precision-pairs.md"

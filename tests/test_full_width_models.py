@@ -257,3 +257,22 @@ def test_precision_pairs_gives_bf16_minus_fp32_per_seed_and_its_t_interval(tmp_p
     first.write_text(json.dumps({"results": {"runs/other/model": {"accuracy": {}}}}))
     with pytest.raises(ValueError, match=r"a\.json.*runs/other/model"):
         pairs.accuracies_by_run([first])
+
+
+def test_the_recorded_full_bf16_run_is_the_shipped_tau5_recipe_but_for_precision():
+    """bf16-full (scripts/precision_check.sh) is the whole 750-step recipe of the shipped
+    float32 τ = 5 model in bf16 + channels_last, evaluated beside that model on the same clips."""
+    logs = CHECKPOINTS / "training_logs"
+    shipped = yaml.safe_load(
+        (logs / "topoaudio-cochresnet18w64-tau5" / "version_0" / "hparams.yaml").read_text()
+    )
+    bf16 = yaml.safe_load((logs / "precision" / "bf16-full" / "hparams.yaml").read_text())
+    assert {k for k in shipped if shipped[k] != bf16[k]} == {"name", "description", "channels_last"}
+    assert bf16["channels_last"] and not shipped["channels_last"]
+    evaluation = json.loads(
+        (CHECKPOINTS / "w64" / "precision" / "evaluation-full.json").read_text()
+    )
+    results = evaluation["results"]
+    assert list(results) == ["runs/precision/bf16-full/model", "topoaudio-cochresnet18w64-tau5"]
+    counts = {json.dumps(r["counts"]) for r in results.values()}
+    assert len(counts) == 1
