@@ -261,7 +261,8 @@ def test_precision_pairs_gives_bf16_minus_fp32_per_seed_and_its_t_interval(tmp_p
 
 def test_the_recorded_full_bf16_run_is_the_shipped_tau5_recipe_but_for_precision():
     """bf16-full (scripts/precision_check.sh) is the whole 750-step recipe of the shipped
-    float32 τ = 5 model in bf16 + channels_last, evaluated beside that model on the same clips."""
+    float32 τ = 5 model in bf16 + channels_last, evaluated beside that model on the same clips;
+    bf16-full-seed1 is the same run from another seed, scored on the same clips."""
     logs = CHECKPOINTS / "training_logs"
     shipped = yaml.safe_load(
         (logs / "topoaudio-cochresnet18w64-tau5" / "version_0" / "hparams.yaml").read_text()
@@ -274,5 +275,11 @@ def test_the_recorded_full_bf16_run_is_the_shipped_tau5_recipe_but_for_precision
     )
     results = evaluation["results"]
     assert list(results) == ["runs/precision/bf16-full/model", "topoaudio-cochresnet18w64-tau5"]
-    counts = {json.dumps(r["counts"]) for r in results.values()}
+    seed1 = json.loads(
+        (CHECKPOINTS / "w64" / "precision" / "evaluation-full-seed1.json").read_text()
+    )["results"]
+    assert list(seed1) == ["runs/precision/bf16-full-seed1/model"]
+    counts = {json.dumps(r["counts"]) for r in [*results.values(), *seed1.values()]}
     assert len(counts) == 1
+    again = yaml.safe_load((logs / "precision" / "bf16-full-seed1" / "hparams.yaml").read_text())
+    assert {k for k in bf16 if bf16[k] != again[k]} == {"name"}  # the seed is not a hyper-parameter
