@@ -25,8 +25,9 @@ cd "$(dirname "$0")/.."
 zoo=.venv/bin/topoaudio-zoo
 out=checkpoints/w64/precision
 logs=checkpoints/training_logs/precision
-recipe=(--config configs/cpu/wsn-augmented.yaml --config configs/cpu/w64.yaml
-        --config configs/cpu/w64-tau5.yaml --config configs/cpu/w64-short.yaml)
+full=(--config configs/cpu/wsn-augmented.yaml --config configs/cpu/w64.yaml
+      --config configs/cpu/w64-tau5.yaml)  # the shipped float32 tau = 5 model's 750-step recipe
+short=("${full[@]}" --config configs/cpu/w64-short.yaml)
 export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=2147483648
 mkdir -p "$out" "$logs" runs/precision
 
@@ -37,22 +38,22 @@ seeds=(fp32-seed1 bf16-seed2 fp32-seed2)
 for run in "${todo[@]}"; do
   dir=runs/precision/$run
   [ -f "$dir/model/model.safetensors" ] && { echo "$run: exported earlier ($dir/model)"; continue; }
-  if [[ $run == bf16-full* ]]; then  # the whole 750-step recipe of the shipped fp32 tau = 5 model
-    args=(fit "${recipe[@]:0:6}" --trainer.logger.init_args.save_dir runs/precision
+  if [[ $run == bf16-full* ]]; then
+    steps=750 name=w64-tau5-$run
+    args=(fit "${full[@]}" --trainer.logger.init_args.save_dir runs/precision
       --model.description "The full-width TopoAudio tau = 5 recipe in bf16 (precision check).")
   else
-    args=(fit "${recipe[@]}")
+    steps=300 name=w64-tau5-short-$run
+    args=(fit "${short[@]}")
   fi
   [[ $run == bf16* ]] && args+=(--config configs/cpu/bf16.yaml)
-  [ "$run" != fp32 ] && args+=(--trainer.logger.init_args.name "$run"
-    --model.name "w64-tau5-$([[ $run == bf16-full* ]] || echo short-)$run")
+  [ "$run" != fp32 ] && args+=(--trainer.logger.init_args.name "$run" --model.name "$name")
   [[ $run == *-seed* ]] && args+=(--seed_everything "${run##*-seed}")
   rm -rf "$dir"
   echo "$run: training ($(date -Is))"
   start=$(date +%s)
   $zoo "${args[@]}" > "runs/precision/$run.log" 2>&1
   seconds=$(( $(date +%s) - start ))
-  steps=$([[ $run == bf16-full* ]] && echo 750 || echo 300)
   echo "$run: $steps steps in $seconds s (fit wall time, start-up and validation included)" \
     | tee "$out/time-$run.txt"
   final=$(ls -t "$dir"/version_*/checkpoints/*.ckpt | head -n 1)  # the newest: end of the budget

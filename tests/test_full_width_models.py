@@ -235,13 +235,11 @@ def test_precision_pairs_gives_bf16_minus_fp32_per_seed_and_its_t_interval(tmp_p
         results = {}
         for precision, seed in runs:
             run = precision if seed == 0 else f"{precision}-seed{seed}"
-            accuracy = dict.fromkeys(pairs.ACCURACIES, 0.5) | {"word_top1_all": words[run_key(run)]}
+            accuracy = dict.fromkeys(pairs.ACCURACIES, 0.5) | {
+                "word_top1_all": words[precision, seed]
+            }
             results[f"runs/precision/{run}/model"] = {"accuracy": accuracy}
         return {"protocol": "test", "results": results}
-
-    def run_key(run):
-        precision, _, seed = run.partition("-seed")
-        return precision, int(seed or 0)
 
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps(evaluation([("fp32", 0), ("bf16", 0), ("bf16", 1)])))

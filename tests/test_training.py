@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from corpus_fixtures import SC_WORDS
 from training_helpers import (
     CLIP,
+    COCHLEAGRAM,
     BatchCounter,
     LearningRates,
     ToyDataModule,
@@ -252,7 +253,7 @@ def test_bf16_autocast_runs_with_the_topographic_loss_in_float32():
     # 0.4-s clips: at 0.2 s layer4's strided convolution is one frame wide, which oneDNN's
     # bf16 convolution gets wrong on some CPUs (the next tests)
     clip = 2 * CLIP
-    cochleagram = {"preset": "cochleagram_1", "mode": "fast", "overrides": {"signal_size": clip}}
+    cochleagram = COCHLEAGRAM | {"overrides": {"signal_size": clip}}
     module = TopoAudioModule(
         **tiny_model_kwargs(topography={"tau": 25.0, "factor": 2}, cochleagram=cochleagram)
     )

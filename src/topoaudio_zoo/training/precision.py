@@ -61,11 +61,11 @@ def bf16_convolution_faults(
         One line per faulty convolution, naming it, its input shape and stride and its
         error; empty when every convolution is sound.
     """
-    shapes: dict[str, torch.Size] = {}
+    shapes: dict[str, tuple[nn.Conv2d, torch.Size]] = {}
 
     def record(name: str) -> Callable[..., None]:
-        def hook(_module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: Any) -> None:
-            shapes.setdefault(name, inputs[0].shape)
+        def hook(module: nn.Conv2d, inputs: tuple[torch.Tensor, ...], _output: Any) -> None:
+            shapes.setdefault(name, (module, inputs[0].shape))
 
         return hook
 
@@ -85,11 +85,9 @@ def bf16_convolution_faults(
         for module, training in modes.items():
             module.training = training
     generator = torch.Generator().manual_seed(0)
-    convolutions = dict(network.named_modules())
     faults = []
     with torch.no_grad():
-        for name, shape in shapes.items():
-            conv = convolutions[name]
+        for name, (conv, shape) in shapes.items():
             layout = (
                 torch.channels_last
                 if conv.weight.is_contiguous(memory_format=torch.channels_last)
