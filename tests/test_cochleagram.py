@@ -9,6 +9,7 @@ import torch
 
 from topoaudio_zoo import Cochleagram, CochleagramConfig
 from topoaudio_zoo.cochleagram import PRESETS, clipped_power_compression
+from topoaudio_zoo.cochleagram.module import _decimate_polyphase
 
 REFERENCE = Path(__file__).parent / "data" / "cochleagram_1_reference.npz"
 
@@ -106,6 +107,30 @@ def test_overrides_change_the_bank_and_fast_tracks_exact():
     x = torch.from_numpy(np.random.default_rng(3).normal(0, 0.1, (2, 16000)).astype(np.float32))
     a, b = exact(x), fast(x)
     assert a.shape == (2, exact.n_channels, (16000 - 1001) // 100 + 1)
+    assert (a - b).abs().max() < 2e-3
+
+
+@pytest.mark.parametrize("length, stride, n_taps, n_frames", [(400, 8, 81, 40), (405, 5, 23, 80)])
+def test_decimation_is_a_strided_correlation_of_the_periodic_envelope(
+    length, stride, n_taps, n_frames
+):
+    """Frame i = Σ_k taps[k] · envelope[(i · stride + k) mod length], also where the last frames
+    reach past the end (the second case) and the taps are not a whole number of strides."""
+    rng = np.random.default_rng(0)
+    envelope, taps = rng.random((2, 3, length)), rng.standard_normal(n_taps)
+    positions = np.arange(n_frames)[:, None] * stride + np.arange(n_taps)
+    expected = (envelope[..., positions % length] * taps).sum(-1)
+    out = _decimate_polyphase(torch.from_numpy(envelope), torch.from_numpy(taps), stride, n_frames)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_fast_tracks_exact_at_a_length_of_no_whole_number_of_hops():
+    """40 050 samples (400.5 hops): 391 frames, and the fast mode's polyphase blocks reach past
+    the end of its envelope."""
+    exact, fast = Cochleagram(mode="exact", signal_size=40050), Cochleagram(signal_size=40050)
+    x = torch.from_numpy(np.random.default_rng(4).normal(0, 0.1, (1, 40050)).astype(np.float32))
+    a, b = exact(x), fast(x)
+    assert a.shape == b.shape == (1, 211, 391)
     assert (a - b).abs().max() < 2e-3
 
 

@@ -27,6 +27,7 @@ dtype outside the ``state_dict`` (which is empty), and follows the input's devic
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,14 +125,39 @@ def _envelope(analytic: torch.Tensor) -> torch.Tensor:
 
 
 def _decimate(envelope: torch.Tensor, taps: torch.Tensor, stride: int, n_frames: int):
-    """Strided cross-correlation along time: ``(batch, c, M)`` → ``(batch, c, n_frames)``."""
+    """Strided cross-correlation along time: ``(batch, c, M)`` → ``(batch, c, n_frames)``,
+    as the reference computes it (``conv1d``; ``mode="exact"``)."""
     batch, channels, length = envelope.shape
-    missing = (n_frames - 1) * stride + taps.numel() - length
-    flat = envelope.reshape(batch * channels, 1, length)
-    if missing > 0:  # the envelope is periodic: wrap around for the last frame(s)
-        flat = torch.cat([flat, flat[..., :missing]], dim=-1)
-    frames = nn.functional.conv1d(flat, taps.view(1, 1, -1), stride=stride)
+    frames = nn.functional.conv1d(
+        envelope.reshape(batch * channels, 1, length), taps.view(1, 1, -1), stride=stride
+    )
     return frames[..., :n_frames].reshape(batch, channels, n_frames)
+
+
+def _decimate_polyphase(envelope: torch.Tensor, taps: torch.Tensor, stride: int, n_frames: int):
+    """The same correlation of a periodic envelope, faster (``mode="fast"``).
+
+    ``frame[i] = Σ_k taps[k] · envelope[(i · stride + k) mod M]``, computed in polyphase form: the
+    envelope is cut into blocks of ``stride`` samples and the taps into ``phases`` rows of
+    ``stride``, one matrix product gives every block's dot product with every row, and frame
+    ``i`` sums row ``j`` of block ``i + j``. The sums run in another order than ``conv1d``'s
+    (the same frames to float32 rounding), in less time on CPU.
+    """
+    batch, channels, length = envelope.shape
+    phases = math.ceil(taps.numel() / stride)
+    n_blocks = n_frames - 1 + phases
+    flat = envelope.reshape(batch * channels, length)
+    missing = n_blocks * stride - length
+    if missing > 0:
+        flat = torch.cat([flat, flat[:, :missing]], dim=-1)
+    blocks = flat[:, : n_blocks * stride].reshape(-1, n_blocks, stride)
+    rows = nn.functional.pad(taps, (0, phases * stride - taps.numel())).view(phases, stride)
+    products = (blocks @ rows.T).contiguous()  # (batch · c, n_blocks, phases)
+    # products[r, i + j, j] for frame i and row j: a step of one block and one row per row
+    diagonals = products.as_strided(
+        (products.shape[0], n_frames, phases), (n_blocks * phases, phases, phases + 1)
+    )
+    return diagonals.sum(-1).reshape(batch, channels, n_frames)
 
 
 class Cochleagram(nn.Module):
@@ -304,5 +330,6 @@ class Cochleagram(nn.Module):
         for bins, weights, n_samples, samples_per_frame, taps in groups:
             subbands = spectrum[:, bins] * weights
             analytic = torch.fft.ifft(subbands, n=n_samples)
-            parts.append(_decimate(_envelope(analytic), taps, samples_per_frame, self.n_frames))
+            envelope = _envelope(analytic)
+            parts.append(_decimate_polyphase(envelope, taps, samples_per_frame, self.n_frames))
         return torch.cat(parts, dim=1).index_select(1, inverse_order)
