@@ -281,3 +281,41 @@ def test_the_recorded_full_bf16_run_is_the_shipped_tau5_recipe_but_for_precision
     assert len(counts) == 1
     again = yaml.safe_load((logs / "precision" / "bf16-full-seed1" / "hparams.yaml").read_text())
     assert {k for k in bf16 if bf16[k] != again[k]} == {"name"}  # the seed is not a hyper-parameter
+
+
+def test_the_longer_schedule_only_doubles_the_step_budget_of_the_recipe():
+    """scripts/train_w64_long.sh trains the baseline and τ = 25 with configs/cpu/w64-long.yaml
+    and configs/cpu/bf16.yaml on top of the full-width recipe: twice the steps, its own run
+    folder, and nothing else changed (data, seed, warm-up, schedule, tasks)."""
+    long = yaml.safe_load((RECIPE.parent / "w64-long.yaml").read_text())
+    assert set(long) == {"trainer"} and set(long["trainer"]) == {"max_steps", "logger"}
+    assert (
+        long["trainer"]["max_steps"]
+        == 2 * yaml.safe_load(RECIPE.read_text())["trainer"]["max_steps"]
+    )
+    assert long["trainer"]["logger"]["init_args"] == {"save_dir": "runs/long"}
+    script = (ROOT / "scripts" / "train_w64_long.sh").read_text()
+    assert "--config configs/cpu/w64-long.yaml --config configs/cpu/bf16.yaml" in script
+
+
+def test_the_recorded_longer_runs_are_the_shipped_pair_recipe_trained_twice_as_long():
+    """The 1 500-step baseline and τ = 25 (scripts/train_w64_long.sh) have the hyper-parameters
+    of the shipped pair but for bf16's channels_last, logged up to their last step, and were
+    scored on the same test clips, τ = 25 against the longer baseline."""
+    logs = CHECKPOINTS / "training_logs"
+    for shipped in ("baseline-cochresnet18w64", "topoaudio-cochresnet18w64-tau25"):
+        first = yaml.safe_load((logs / shipped / "version_0" / "hparams.yaml").read_text())
+        long = yaml.safe_load(
+            (logs / "long" / f"{shipped}-long" / "version_0" / "hparams.yaml").read_text()
+        )
+        assert {k for k in first if first[k] != long[k]} == {"name", "description", "channels_last"}
+        metrics = (logs / "long" / f"{shipped}-long" / "version_0" / "metrics.csv").read_text()
+        assert max(int(row.split(",")[2]) for row in metrics.splitlines()[1:]) == 1499
+    evaluation = json.loads((CHECKPOINTS / "w64" / "long" / "evaluation.json").read_text())
+    baseline = "runs/long/baseline-cochresnet18w64-long/model"
+    assert list(evaluation["results"]) == [
+        baseline,
+        "runs/long/topoaudio-cochresnet18w64-tau25-long/model",
+    ]
+    assert evaluation["acceptance"]["baseline"] == baseline
+    assert len({json.dumps(r["counts"]) for r in evaluation["results"].values()}) == 1
