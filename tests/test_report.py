@@ -13,6 +13,7 @@ from zoo_helpers import saved_model
 
 from topoaudio_zoo.cli import main
 from topoaudio_zoo.cli.report import markdown_to_html
+from topoaudio_zoo.maps.plots import _row_label
 
 FAMILIES = ("tonotopy", "amplitude_modulation", "speech", "music", "components")
 
@@ -124,3 +125,15 @@ def test_brain_folder_summary_is_included_without_its_figures(tmp_path):
 def test_markdown_to_html_renders_tables_headings_and_bold(tmp_path):
     page = markdown_to_html("# T\n\n| a | b |\n|---|---|\n| **1** | `x` |\n", tmp_path, "t")
     assert "<h1>T</h1>" in page and "<td><b>1</b></td><td><code>x</code></td>" in page
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["runs/long/topoaudio-cochresnet18w64-tau25-long/model", "topoaudio-cochresnet18w64-tau25"],
+)
+def test_a_long_model_name_is_its_rows_label_on_short_lines(model):
+    """Map figures label each model's row; a folder path or long name is broken after ``/`` or
+    ``-`` so that the label fits beside its row, and no character is lost."""
+    label = _row_label(model)
+    assert len(label.splitlines()) > 1 and label.replace("\n", "") == model
+    assert max(len(line) for line in label.splitlines()) <= 24

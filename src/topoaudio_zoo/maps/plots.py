@@ -8,6 +8,7 @@ maps, the label-permutation p). Units with no defined value are grey.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -31,6 +32,17 @@ _NICE_FREQUENCIES = (50, 100, 200, 500, 1000, 2000, 5000, 8000, 10000)
 
 def _p(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def _row_label(model: str, width: int = 24) -> str:
+    """A model's name or folder for a row's label: broken after ``/`` or ``-`` into lines of
+    at most ``width`` characters where the pieces allow."""
+    lines = [""]
+    for piece in re.findall(r"[^/-]+[/-]?|[/-]", model):
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
 
 
 def _grid(models: Sequence[ModelMaps], sheets: Sequence[np.ndarray], title_lines: int):
@@ -79,7 +91,7 @@ def plot_tuning_maps(
                 f"smooth. {item.smoothness.value:.2f} (p={_p(item.smoothness.p_value)})",
                 fontsize=7,
             )
-        axes[row, 0].set_ylabel(result.model, fontsize=8)
+        axes[row, 0].set_ylabel(_row_label(result.model), fontsize=8)
     bar = fig.colorbar(image, ax=axes, shrink=0.8, label=f"preferred {first[0].parameter}")
     nice = _NICE_FREQUENCIES if values[-1] / values[0] > 100 else _NICE_RATES
     ticks = list(values) if len(values) <= 8 else [v for v in nice if values[0] <= v <= values[-1]]
@@ -122,7 +134,7 @@ def plot_category_maps(
                 f"{labels.null_high:.2f}",
                 fontsize=7,
             )
-        axes[row, 0].set_ylabel(result.model, fontsize=8)
+        axes[row, 0].set_ylabel(_row_label(result.model), fontsize=8)
     group = " + ".join(maps[models[0].model][0].group)
     fig.colorbar(image, ax=axes, shrink=0.8, label=f"d′ ({group} vs the rest)")
     fig.suptitle(title or f"{contrast} selectivity (d′) on every sheet (rows: models)", fontsize=9)
