@@ -277,9 +277,13 @@ def test_channels_last_trains_the_same_model_and_exports_standard_order():
     convs = [p for p in modules[True].model.backbone.parameters() if p.ndim == 4]
     assert convs and all(p.is_contiguous(memory_format=torch.channels_last) for p in convs)
     standard, fast = modules[False].model.state_dict(), modules[True].model.state_dict()
-    for key in standard:  # the same two steps, up to summation order (amplified by batch norm
-        # on tiny batches: up to 2e-4 seen); a permuted layout would differ by O(0.1)
-        torch.testing.assert_close(fast[key], standard[key], rtol=0, atol=1e-3)
+    assert list(fast) == list(standard)
+    weights = torch.cat([standard[key].double().flatten() for key in standard])
+    change = torch.cat([(fast[key].double() - standard[key].double()).flatten() for key in fast])
+    # the same two steps up to summation order, which batch norm on tiny batches amplifies
+    # chaotically (relative differences of 5e-7 to 1.3e-3 over seeds 0-2, an element up to 1e-2);
+    # one step more moves the weights by 0.14, and a permuted layout by O(1)
+    assert change.norm() / weights.norm() < 1e-2
     exported = modules[True].to_zoo_model()
     assert all(p.is_contiguous() for p in exported.parameters())
 
