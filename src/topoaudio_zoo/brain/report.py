@@ -203,7 +203,8 @@ def plot_best_layers(results: dict, out: str | os.PathLike) -> Path:
     ax.set_xticks(x, keys)
     ax.set_ylabel("best-layer R²")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, loc="upper right")
+    handles, labels = ax.get_legend_handles_labels()  # below the axes: bars reach the top
+    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(labels)), fontsize=8)
     ax.set_title(f"{results['dataset']}: best layer (held-out splits)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return save_figure(fig, out)
