@@ -168,12 +168,16 @@ def test_export_copies_a_model_folder_as_float16_keeping_its_config(checkpoint, 
     metrics.write_text(json.dumps(METRICS))
     full, half = tmp_path / "full", tmp_path / "half"
     assert main(["export", str(checkpoint), str(full), "--metrics", str(metrics)]) == 0
-    assert main(["export", str(full), str(half), "--float16", "--name", "tiny-half"]) == 0
+    described = ["--name", "tiny-half", "--description", "Tiny model, stored as float16."]
+    assert main(["export", str(full), str(half), "--float16", *described]) == 0
 
     with safe_open(half / "model.safetensors", "pt") as stored:
         assert stored.get_tensor("backbone.conv1.weight").dtype == torch.float16
     source, copy = from_pretrained(full), from_pretrained(half)
     assert copy.config["name"] == "tiny-half" and copy.config["metrics"] == METRICS
+    assert copy.config["description"] == "Tiny model, stored as float16."
+    assert "Tiny model, stored as float16." in (half / "README.md").read_text()
+    assert source.config["description"] != copy.config["description"]
     assert copy.config["heads"] == source.config["heads"]
     for key, value in copy.state_dict().items():
         expected = source.state_dict()[key]

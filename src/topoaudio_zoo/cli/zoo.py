@@ -37,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     export.add_argument("--name", help="the model's name (default: the one it was trained with)")
     export.add_argument(
+        "--description",
+        help="the model's one-line description (default: the one it was trained with)",
+    )
+    export.add_argument(
         "--float16", action="store_true", help="store float16 tensors (loaded back as float32)"
     )
     export.set_defaults(func=run_export)
@@ -99,7 +103,12 @@ def run_export(args: argparse.Namespace) -> int:
     metrics = read_metrics(args.metrics) if args.metrics is not None else None
     export = export_folder if args.checkpoint.is_dir() else export_checkpoint
     model = export(
-        args.checkpoint, args.out_dir, metrics=metrics, name=args.name, float16=args.float16
+        args.checkpoint,
+        args.out_dir,
+        metrics=metrics,
+        name=args.name,
+        float16=args.float16,
+        description=args.description,
     )
     dtype = "float16" if args.float16 else "float32"
     print(

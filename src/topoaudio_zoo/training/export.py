@@ -114,6 +114,7 @@ def export_checkpoint(
     metrics: dict[str, Any] | None = None,
     name: str | None = None,
     float16: bool = False,
+    description: str | None = None,
 ) -> TopoAudioModel:
     """Write a Lightning checkpoint of a ``TopoAudioModule`` as a zoo model folder.
 
@@ -125,6 +126,8 @@ def export_checkpoint(
         name: the model's name (default: the ``name`` it was trained with).
         float16: store floating tensors as float16 (half the size; loading converts them
             back to float32). Integer buffers are kept.
+        description: the model's one-line description in its config and card (default: the
+            one it was trained with).
 
     Returns:
         The model as saved, reloaded strictly from ``out_dir``.
@@ -137,6 +140,8 @@ def export_checkpoint(
     hparams = dict(ckpt["hyper_parameters"])
     if name is not None:
         hparams["name"] = name
+    if description is not None:
+        hparams["description"] = description
     module = _module_from_hparams(path, hparams)
     load_state_dict_strict(
         module.model,
@@ -155,6 +160,7 @@ def export_folder(
     metrics: dict[str, Any] | None = None,
     name: str | None = None,
     float16: bool = False,
+    description: str | None = None,
 ) -> TopoAudioModel:
     """Copy a zoo model folder, loaded strictly (its checksum verified), e.g. as float16.
 
@@ -167,6 +173,8 @@ def export_folder(
             ``topoaudio-zoo evaluate --record``).
         name: the copy's name (default: the source's).
         float16: store floating tensors as float16 (loading converts them back to float32).
+        description: the copy's one-line description (default: the source's), e.g. when an
+            experiment's run becomes a zoo model.
 
     Returns:
         The copy as saved, reloaded strictly from ``out_dir``.
@@ -182,4 +190,6 @@ def export_folder(
         model.config["metrics"] = metrics
     if name is not None:
         model.config["name"] = name
+    if description is not None:
+        model.config["description"] = description
     return _save(model, out, float16)
