@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Issue 17's longer schedule: the full-width baseline and TopoAudio tau = 25 trained for 1 500
-# steps (configs/cpu/w64-long.yaml) in bf16 (configs/cpu/bf16.yaml, under glibc's allocator
-# settings), one after the other, same data and seed, to see whether twice the steps closes
-# tau = 25's word-accuracy gap to its baseline. Not zoo models: each is exported to
-# runs/long/<run>/model and measured like the shipped pair (scripts/evaluate_w64_models.sh), into
-# checkpoints/w64/long/: accuracy and smoothness (`evaluate`, evaluation.{json,md}), NH2015 brain
-# predictivity (`brain`, brain/) and every map with its statistics (`report`, report-tau25/). Fit
+# Issue 17's longer schedule: the full-width baseline, TopoAudio tau = 25 and tau = 5 trained for
+# 1 500 steps (configs/cpu/w64-long.yaml) in bf16 (configs/cpu/bf16.yaml, under glibc's allocator
+# settings), one after the other, same data and seed. Each is exported to runs/long/<run>/model;
+# the baseline and tau = 25 are first measured like the 750-step models
+# (scripts/evaluate_w64_models.sh), into checkpoints/w64/long/: accuracy and smoothness
+# (`evaluate`, evaluation.{json,md}), NH2015 brain predictivity (`brain`, brain/) and every map
+# with its statistics (`report`, report-tau25/). scripts/ship_w64_long.sh then makes the three
+# runs zoo models (float16) and measures them there. Fit
 # times go to checkpoints/w64/long/time-<run>.txt and training logs to
 # checkpoints/training_logs/long/<run>/. Rerunning resumes: an exported run is skipped, an
 # interrupted one continues from its last checkpoint (every 100 steps), a measurement already
@@ -47,6 +48,7 @@ train() {  # train RUN [OVERLAY]: one 1 500-step bf16 run, resumed if it was int
 
 train baseline-cochresnet18w64-long
 train topoaudio-cochresnet18w64-tau25-long configs/cpu/w64-tau25.yaml
+train topoaudio-cochresnet18w64-tau5-long configs/cpu/w64-tau5.yaml
 baseline=runs/long/baseline-cochresnet18w64-long/model
 tau25=runs/long/topoaudio-cochresnet18w64-tau25-long/model
 layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
