@@ -1,6 +1,8 @@
-"""The second-generation (full-width) models, the default and its baseline in the package
-(float16), τ = 25 in ``checkpoints/``: registered with their checksums, trained by the recipe
-in ``configs/cpu/w64.yaml``, and loadable offline with the full-width sheets (issue 17)."""
+"""The full-width models: the second generation (750 steps, float32) and the longer one (1 500
+steps in bf16), registered with their checksums, trained by the recipe in
+``configs/cpu/w64.yaml``, and loadable offline with the full-width sheets (issue 17). The longer
+τ = 5 (the embedded default) and its baseline are in the package as float16; the other
+full-width models are in the repository's ``checkpoints/``."""
 
 import importlib.util
 import json
@@ -21,24 +23,33 @@ from topoaudio_zoo.zoo.registry import (
 )
 
 FULL_WIDTH = list_models("*cochresnet18w64*", pretrained=True)
+LONG = [name for name in FULL_WIDTH if name.endswith("-long")]
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "configs" / "cpu" / "w64.yaml"
+LONG_RECIPE = RECIPE.parent / "w64-long.yaml"
 CHECKPOINTS = ROOT / "checkpoints"
+SHIPPED_LONG = CHECKPOINTS / "w64" / "long" / "shipped"
 
 
 def _config(name):
     return json.loads((get_entry(name).local_path() / "config.json").read_text())
 
 
-def test_the_default_and_its_baseline_are_full_width_float16_in_the_package():
-    """The wheel's embedded default is full-width TopoAudio τ = 5 with its baseline, stored as
-    float16 in the package (scripts/float16_check.sh found the evaluation unchanged); the other
-    full-width model stays in the repository's checkpoints/."""
+def _results(path):
+    return json.loads(path.read_text("utf-8"))["results"]
+
+
+def test_the_default_and_its_baseline_are_the_longer_pair_float16_in_the_package():
+    """The wheel's embedded default is the 1 500-step TopoAudio τ = 5 with its baseline, stored
+    as float16 in the package; every other full-width model is in checkpoints/, as float16
+    but for the 750-step τ = 25 (float32)."""
     assert (DEFAULT_MODEL, DEFAULT_BASELINE) == (
-        "topoaudio-cochresnet18w64-tau5",
-        "baseline-cochresnet18w64",
+        "topoaudio-cochresnet18w64-tau5-long",
+        "baseline-cochresnet18w64-long",
     )
-    assert {DEFAULT_MODEL, DEFAULT_BASELINE, "topoaudio-cochresnet18w64-tau25"} <= set(FULL_WIDTH)
+    assert set(LONG) == {DEFAULT_MODEL, DEFAULT_BASELINE, "topoaudio-cochresnet18w64-tau25-long"}
+    second = {name.removesuffix("-long") for name in LONG}
+    assert second <= set(FULL_WIDTH) and len(FULL_WIDTH) == 6
     for name in FULL_WIDTH:
         entry = get_entry(name)
         assert {"full-width", "shipped"} <= set(entry.tags), name
@@ -46,34 +57,54 @@ def test_the_default_and_its_baseline_are_full_width_float16_in_the_package():
         assert entry.local_path() == (PACKAGE_CHECKPOINTS if embedded else CHECKPOINTS) / name
         with safe_open(entry.local_path() / "model.safetensors", "pt") as stored:
             dtype = stored.get_tensor("backbone.conv1.weight").dtype
-        assert dtype == (torch.float16 if embedded else torch.float32), name
+        float32 = name == "topoaudio-cochresnet18w64-tau25"
+        assert dtype == (torch.float32 if float32 else torch.float16), name
+
+
+def _assert_same_evaluation(full, half, name):
+    """A float16 copy differs from its float32 model by at most 2 test clips per accuracy (0.1
+    points of balanced accuracy) and 0.001 in smoothness."""
+    assert half["counts"] == full["counts"], name
+    for key, value in full["accuracy"].items():
+        if "balanced" in key:  # a mean of per-category recalls: not a count of clips
+            assert abs(half["accuracy"][key] - value) < 1e-3, (name, key)
+        else:
+            changed_clips = abs(half["accuracy"][key] - value) * full["counts"][key]
+            assert changed_clips <= 2.5, (name, key)
+    for kind in ("smoothness_response", "smoothness_weight"):
+        assert all(abs(half[kind][k] - v) < 1e-3 for k, v in full[kind].items()), name
 
 
 def test_float16_storage_left_the_evaluation_unchanged():
-    """checkpoints/w64/float16/: each embedded model scored beside its float16 copy; the copy
-    differs by at most 2 test clips per accuracy (0.1 points of balanced accuracy) and 0.001 in
-    smoothness."""
-    results = json.loads((CHECKPOINTS / "w64" / "float16" / "evaluation.json").read_text())
-    results = results["results"]
-    for name in (DEFAULT_MODEL, DEFAULT_BASELINE):
-        full, half = results[name], results[f"runs/float16/{name}"]
-        for key, value in full["accuracy"].items():
-            if "balanced" in key:  # a mean of per-category recalls: not a count of clips
-                assert abs(half["accuracy"][key] - value) < 1e-3, (name, key)
-            else:
-                changed_clips = abs(half["accuracy"][key] - value) * full["counts"][key]
-                assert changed_clips <= 2.5, (name, key)
-        for kind in ("smoothness_response", "smoothness_weight"):
-            assert all(abs(half[kind][k] - v) < 1e-3 for k, v in full[kind].items()), name
+    """checkpoints/w64/float16/: each 750-step model of the package then scored beside its
+    float16 copy (scripts/float16_check.sh)."""
+    results = _results(CHECKPOINTS / "w64" / "float16" / "evaluation.json")
+    for name in ("topoaudio-cochresnet18w64-tau5", "baseline-cochresnet18w64"):
+        _assert_same_evaluation(results[name], results[f"runs/float16/{name}"], name)
+
+
+def test_float16_storage_left_the_longer_models_evaluation_unchanged():
+    """scripts/ship_w64_long.sh scored the three float16 zoo models on the clips its float32
+    runs were scored on: the baseline and τ = 25 in checkpoints/w64/long/evaluation.json, τ = 5
+    beside its copy in checkpoints/w64/long/shipped/evaluation.json."""
+    shipped = _results(SHIPPED_LONG / "evaluation.json")
+    float32 = _results(CHECKPOINTS / "w64" / "long" / "evaluation.json") | shipped
+    tau25, tau5_float32 = "topoaudio-cochresnet18w64-tau25-long", f"runs/long/{DEFAULT_MODEL}/model"
+    assert list(shipped) == [DEFAULT_BASELINE, DEFAULT_MODEL, tau25, tau5_float32]
+    for name in LONG:
+        _assert_same_evaluation(float32[f"runs/long/{name}/model"], shipped[name], name)
 
 
 def test_full_width_models_were_trained_by_the_recipe():
     recipe = yaml.safe_load(RECIPE.read_text())
     weights = {task: spec["weight"] for task, spec in recipe["model"]["tasks"].items()}
+    long_steps = yaml.safe_load(LONG_RECIPE.read_text())["trainer"]["max_steps"]
     for name in FULL_WIDTH:
         config = _config(name)
+        steps = long_steps if name in LONG else recipe["trainer"]["max_steps"]
         assert config["architecture_kwargs"] == {"width": 64}, name
-        assert config["training"]["steps"] == recipe["trainer"]["max_steps"], name
+        assert config["training"]["steps"] == steps, name
+        assert ("1 500 steps in bf16" in config["description"]) == (name in LONG), name
         assert config["training"]["task_weights"] == weights, name
         assert config["training"]["data"]["speech"] == "data/speech-commands-multi", name
 
@@ -94,9 +125,12 @@ def test_full_width_model_loads_offline_on_its_sheets(name, monkeypatch):
 @pytest.mark.parametrize("name", FULL_WIDTH)
 def test_full_width_models_carry_the_accuracies_recorded_by_their_evaluation(name):
     """The metrics in each config.json are those ``topoaudio-zoo evaluate --record`` wrote to
-    checkpoints/w64/evaluation.json (scripts/evaluate_w64_models.sh), with that evaluation's
-    protocol, and include word accuracy on held-out voices and on the held-out speech engine."""
-    evaluation = json.loads((CHECKPOINTS / "w64" / "evaluation.json").read_text("utf-8"))
+    checkpoints/w64/evaluation.json (scripts/evaluate_w64_models.sh) or, for the longer models,
+    checkpoints/w64/long/shipped/evaluation.json (scripts/ship_w64_long.sh), with that
+    evaluation's protocol, and include word accuracy on held-out voices and on the held-out
+    speech engine."""
+    folder = SHIPPED_LONG if name in LONG else CHECKPOINTS / "w64"
+    evaluation = json.loads((folder / "evaluation.json").read_text("utf-8"))
     metrics = _config(name)["metrics"]
     recorded = {key: entry["value"] for key, entry in metrics.items()}
     assert recorded == evaluation["results"][name]["accuracy"], name
@@ -284,10 +318,11 @@ def test_the_recorded_full_bf16_run_is_the_shipped_tau5_recipe_but_for_precision
 
 
 def test_the_longer_schedule_only_doubles_the_step_budget_of_the_recipe():
-    """scripts/train_w64_long.sh trains the baseline and τ = 25 with configs/cpu/w64-long.yaml
-    and configs/cpu/bf16.yaml on top of the full-width recipe: twice the steps, its own run
-    folder, and nothing else changed (data, seed, warm-up, schedule, tasks)."""
-    long = yaml.safe_load((RECIPE.parent / "w64-long.yaml").read_text())
+    """scripts/train_w64_long.sh trains the baseline, τ = 25 and τ = 5 with
+    configs/cpu/w64-long.yaml and configs/cpu/bf16.yaml on top of the full-width recipe: twice
+    the steps, its own run folder, and nothing else changed (data, seed, warm-up, schedule,
+    tasks)."""
+    long = yaml.safe_load(LONG_RECIPE.read_text())
     assert set(long) == {"trainer"} and set(long["trainer"]) == {"max_steps", "logger"}
     assert (
         long["trainer"]["max_steps"]
@@ -296,20 +331,23 @@ def test_the_longer_schedule_only_doubles_the_step_budget_of_the_recipe():
     assert long["trainer"]["logger"]["init_args"] == {"save_dir": "runs/long"}
     script = (ROOT / "scripts" / "train_w64_long.sh").read_text()
     assert "--config configs/cpu/w64-long.yaml --config configs/cpu/bf16.yaml" in script
+    for overlay in ("w64-tau25.yaml", "w64-tau5.yaml"):
+        assert f"configs/cpu/{overlay}" in script, overlay
 
 
-def test_the_recorded_longer_runs_are_the_shipped_pair_recipe_trained_twice_as_long():
-    """The 1 500-step baseline and τ = 25 (scripts/train_w64_long.sh) have the hyper-parameters
-    of the shipped pair but for bf16's channels_last, logged up to their last step, and were
-    scored on the same test clips, τ = 25 against the longer baseline."""
+def test_the_recorded_longer_runs_are_the_second_generation_recipe_trained_twice_as_long():
+    """The 1 500-step runs (scripts/train_w64_long.sh) have the hyper-parameters of the 750-step
+    models but for bf16's channels_last, are logged up to their last step, and were scored on
+    the same test clips, against the longer baseline."""
     logs = CHECKPOINTS / "training_logs"
-    for shipped in ("baseline-cochresnet18w64", "topoaudio-cochresnet18w64-tau25"):
-        first = yaml.safe_load((logs / shipped / "version_0" / "hparams.yaml").read_text())
+    for long_name in LONG:
+        second = long_name.removesuffix("-long")
+        first = yaml.safe_load((logs / second / "version_0" / "hparams.yaml").read_text())
         long = yaml.safe_load(
-            (logs / "long" / f"{shipped}-long" / "version_0" / "hparams.yaml").read_text()
+            (logs / "long" / long_name / "version_0" / "hparams.yaml").read_text()
         )
         assert {k for k in first if first[k] != long[k]} == {"name", "description", "channels_last"}
-        metrics = (logs / "long" / f"{shipped}-long" / "version_0" / "metrics.csv").read_text()
+        metrics = (logs / "long" / long_name / "version_0" / "metrics.csv").read_text()
         assert max(int(row.split(",")[2]) for row in metrics.splitlines()[1:]) == 1499
     evaluation = json.loads((CHECKPOINTS / "w64" / "long" / "evaluation.json").read_text())
     baseline = "runs/long/baseline-cochresnet18w64-long/model"
@@ -318,4 +356,22 @@ def test_the_recorded_longer_runs_are_the_shipped_pair_recipe_trained_twice_as_l
         "runs/long/topoaudio-cochresnet18w64-tau25-long/model",
     ]
     assert evaluation["acceptance"]["baseline"] == baseline
-    assert len({json.dumps(r["counts"]) for r in evaluation["results"].values()}) == 1
+    shipped = json.loads((SHIPPED_LONG / "evaluation.json").read_text())
+    assert shipped["acceptance"]["baseline"] == DEFAULT_BASELINE
+    assert shipped["protocol"] == evaluation["protocol"]
+    results = [*evaluation["results"].values(), *shipped["results"].values()]
+    assert len({json.dumps(r["counts"]) for r in results}) == 1
+
+
+def test_the_longer_models_brain_predictivity_and_maps_are_recorded_beside_the_baseline():
+    """scripts/ship_w64_long.sh: NH2015 predictivity of the three zoo models beside the width-32
+    baseline, and a report (maps with their statistics) of each TopoAudio model against the
+    longer baseline."""
+    brain = json.loads((SHIPPED_LONG / "brain" / "brain.json").read_text())
+    assert set(brain["models"]) == {"cochleagram", "baseline-cochresnet18w32", *LONG}
+    for name in LONG:
+        if name == DEFAULT_BASELINE:
+            continue
+        maps = json.loads((SHIPPED_LONG / f"report-{name}" / "maps.json").read_text())["models"]
+        assert [m["model"] for m in maps] == [name, DEFAULT_BASELINE]
+        assert (SHIPPED_LONG / f"report-{name}" / "report.md").is_file()

@@ -41,8 +41,8 @@ __all__ = [
 ]
 
 _REGISTRY: dict[str, ModelEntry] = {}
-DEFAULT_MODEL = "topoaudio-cochresnet18w64-tau5"
-DEFAULT_BASELINE = "baseline-cochresnet18w64"
+DEFAULT_MODEL = "topoaudio-cochresnet18w64-tau5-long"
+DEFAULT_BASELINE = "baseline-cochresnet18w64-long"
 WSN_HEADS = {
     "word": {"num_classes": 794, "type": "multiclass"},
     "speaker": {"num_classes": 433, "type": "multiclass"},
@@ -371,8 +371,10 @@ class _CpuModel:
     sha256: str  # of its model.safetensors (``sha256sum``), verified on every load
     data: str
     tags: tuple[str, ...]
+    schedule: str = ""  # how long and in what precision it was trained, if not the first recipe
 
 
+_LONG = "1 500 steps in bf16"
 _CPU_MODELS = {
     "baseline-cochresnet18w32": _CpuModel(
         32, 0, "f939d6b2a080b65fe884a3323f8b07678ab653a972a06d0fe27503627b2523da",
@@ -386,7 +388,7 @@ _CPU_MODELS = {
         32, 25, "9e55145260b7e332a5b4b703fe03529db3f3fc10308464e99e22f32f957cff00",
         _SYNTHETIC_WSN, ("cpu", "shipped", "small"),
     ),
-    "baseline-cochresnet18w64": _CpuModel(  # float16 storage, in the wheel
+    "baseline-cochresnet18w64": _CpuModel(  # float16 storage
         64, 0, "138da05c5c3f5eead286c7053562f0b73b5777bc08b0166d1e05c1eb6666281d",
         _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
     ),
@@ -394,9 +396,21 @@ _CPU_MODELS = {
         64, 25, "b4fc64e0395726538dc684e7ccf2198dfa432940430e997ffe9a8873be01ff5e",
         _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
     ),
-    "topoaudio-cochresnet18w64-tau5": _CpuModel(  # float16 storage, in the wheel: the default
+    "topoaudio-cochresnet18w64-tau5": _CpuModel(  # float16 storage
         64, 5, "27b6e1c5e6dbd782e63491213048bf24f14097d27ef18b7b3bd6f3d20ee19c87",
         _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"),
+    ),
+    "baseline-cochresnet18w64-long": _CpuModel(  # float16 storage, in the wheel
+        64, 0, "a08d402aa91406890cff0ab21f7163763a8e8eeec67ef7a3d2d79a007235343e",
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"), _LONG,
+    ),
+    "topoaudio-cochresnet18w64-tau25-long": _CpuModel(  # float16 storage
+        64, 25, "0ade8d32c14601ad1b270bcc82586ce2b8901d1c4ad6cd992639cc131ed3263a",
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"), _LONG,
+    ),
+    "topoaudio-cochresnet18w64-tau5-long": _CpuModel(  # float16 storage, in the wheel: the default
+        64, 5, "ab2a9c36618b9cca560c4330e8e0c43601a27be73e20de04cb276c9f43044a56",
+        _SOUND_WORLD_WSN, ("cpu", "shipped", "full-width"), _LONG,
     ),
 }  # fmt: skip
 
@@ -418,8 +432,9 @@ def _register_cpu_models() -> None:
                 },
                 local_dir=name,
                 sha256=model.sha256,
-                description=f"CochResNet18 width {model.width}, {kind}; trained on CPU on "
-                f"{model.data}",
+                description=f"CochResNet18 width {model.width}, {kind}; trained on CPU"
+                + (f" for {model.schedule}" if model.schedule else "")
+                + f" on {model.data}",
                 tags=model.tags,
             )
         )
