@@ -6,7 +6,9 @@
 # (scripts/evaluate_w64_models.sh), into checkpoints/w64/long/: accuracy and smoothness
 # (`evaluate`, evaluation.{json,md}), NH2015 brain predictivity (`brain`, brain/) and every map
 # with its statistics (`report`, report-tau25/). scripts/ship_w64_long.sh then makes the three
-# runs zoo models (float16) and measures them there. Fit
+# runs zoo models (float16) and measures them there. A fourth run, tau = 100 from scratch
+# (configs/cpu/w64-tau100.yaml), is a speech/music lever, not a zoo model: its maps against the
+# baseline go to report-tau100/ and its accuracy to evaluation-tau100.{json,md}. Fit
 # times go to checkpoints/w64/long/time-<run>.txt and training logs to
 # checkpoints/training_logs/long/<run>/. Rerunning resumes: an exported run is skipped, an
 # interrupted one continues from its last checkpoint (every 100 steps), a measurement already
@@ -49,8 +51,10 @@ train() {  # train RUN [OVERLAY]: one 1 500-step bf16 run, resumed if it was int
 train baseline-cochresnet18w64-long
 train topoaudio-cochresnet18w64-tau25-long configs/cpu/w64-tau25.yaml
 train topoaudio-cochresnet18w64-tau5-long configs/cpu/w64-tau5.yaml
+train topoaudio-cochresnet18w64-tau100-long configs/cpu/w64-tau100.yaml
 baseline=runs/long/baseline-cochresnet18w64-long/model
 tau25=runs/long/topoaudio-cochresnet18w64-tau25-long/model
+tau100=runs/long/topoaudio-cochresnet18w64-tau100-long/model
 layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
 [ -f "$out/evaluation.json" ] || $zoo evaluate "$baseline" "$tau25" --baseline "$baseline" \
   --max-word-drop 0.02 --speech data/speech-commands-multi --background data/backgrounds \
@@ -59,4 +63,9 @@ layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1
   --reference "$baseline" --data-dir "$nh2015" --out "$out/brain"
 [ -f "$out/report-tau25/report.md" ] || $zoo report "$tau25" --baseline "$baseline" \
   --layers "${layers[@]}" --data-dir "$nh2015" --brain "$out/brain" --out "$out/report-tau25"
+[ -f "$out/report-tau100/report.md" ] || $zoo report "$tau100" --baseline "$baseline" \
+  --layers "${layers[@]}" --data-dir "$nh2015" --brain "$out/brain" --out "$out/report-tau100"
+[ -f "$out/evaluation-tau100.json" ] || $zoo evaluate "$tau100" --speech data/speech-commands-multi \
+  --background data/backgrounds --background-format backgrounds \
+  --out "$out/evaluation-tau100.json" --markdown "$out/evaluation-tau100.md"
 cat "$out/evaluation.md"

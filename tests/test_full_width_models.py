@@ -375,3 +375,20 @@ def test_the_longer_models_brain_predictivity_and_maps_are_recorded_beside_the_b
         maps = json.loads((SHIPPED_LONG / f"report-{name}" / "maps.json").read_text())["models"]
         assert [m["model"] for m in maps] == [name, DEFAULT_BASELINE]
         assert (SHIPPED_LONG / f"report-{name}" / "report.md").is_file()
+
+
+def test_the_tau100_lever_is_the_tau25_recipe_with_only_tau_changed():
+    """configs/cpu/w64-tau100.yaml (trained from scratch by scripts/train_w64_long.sh as a
+    speech/music lever) changes TopoLoss's τ of the τ = 25 overlay and nothing else but names."""
+    overlays = {
+        tau: yaml.safe_load((RECIPE.parent / f"w64-tau{tau}.yaml").read_text()) for tau in (25, 100)
+    }
+    topography = {tau: overlay["model"].pop("topography") for tau, overlay in overlays.items()}
+    assert topography[100] == topography[25] | {"tau": 100.0}
+    assert set(overlays[100]["model"]) == set(overlays[25]["model"]) == {"name", "description"}
+    assert (
+        overlays[100]["trainer"]["logger"]["class_path"]
+        == (overlays[25]["trainer"]["logger"]["class_path"])
+    )
+    script = (ROOT / "scripts" / "train_w64_long.sh").read_text()
+    assert "configs/cpu/w64-tau100.yaml" in script and '--out "$out/report-tau100"' in script
