@@ -13,7 +13,7 @@ out=checkpoints/w64
 baseline=baseline-cochresnet18w64
 models=("${@:-$baseline topoaudio-cochresnet18w64-tau25}")
 read -r -a models <<< "${models[*]}"
-layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
+source scripts/report_layers.sh
 mkdir -p "$out"
 
 for name in "${models[@]}"; do

@@ -34,7 +34,7 @@ declare -A kind=(
   [$tau5]="TopoAudio model (TopoLoss tau = 5, phi = 2 on every conv of every residual block)"
   [$tau25]="TopoAudio model (TopoLoss tau = 25, phi = 2 on every conv of every residual block)"
 )
-layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
+source scripts/report_layers.sh
 mkdir -p "$out"
 
 for name in "$baseline" "$tau5" "$tau25"; do

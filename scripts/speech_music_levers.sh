@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 zoo=.venv/bin/topoaudio-zoo
 nh2015=${NH2015_DIR:-../shared/data/nh2015}
 source=topoaudio-cochresnet18w64-tau25
-layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
+source scripts/report_layers.sh
 [ "$#" -gt 0 ] || { echo "usage: scripts/speech_music_levers.sh LEVER [LEVER ...]" >&2; exit 2; }
 
 for lever in "$@"; do

@@ -55,7 +55,7 @@ train topoaudio-cochresnet18w64-tau100-long configs/cpu/w64-tau100.yaml
 baseline=runs/long/baseline-cochresnet18w64-long/model
 tau25=runs/long/topoaudio-cochresnet18w64-tau25-long/model
 tau100=runs/long/topoaudio-cochresnet18w64-tau100-long/model
-layers=(layer1 layer2 layer3 layer4 layer1.1.conv1 layer2.1.conv1 layer3.1.conv1 layer4.1.conv1)
+source scripts/report_layers.sh
 [ -f "$out/evaluation.json" ] || $zoo evaluate "$baseline" "$tau25" --baseline "$baseline" \
   --max-word-drop 0.02 --speech data/speech-commands-multi --background data/backgrounds \
   --background-format backgrounds --out "$out/evaluation.json" --markdown "$out/evaluation.md"
